@@ -1,0 +1,38 @@
+"""Media input and output: decode user files into plain arrays, encode model outputs into files."""
+
+from models.media.limits import DEFAULT_LIMITS, MediaLimits
+from models.media.readers import read_audio, read_image, read_video
+from models.media.types import AudioData, ImageData, VideoData
+from models.media.writers import (
+    EXTENSION,
+    MIME,
+    encode,
+    encode_mp4,
+    encode_png,
+    encode_wav,
+    extension_of,
+    kind_of,
+    mime_of,
+    write_media,
+)
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "EXTENSION",
+    "MIME",
+    "AudioData",
+    "ImageData",
+    "MediaLimits",
+    "VideoData",
+    "encode",
+    "encode_mp4",
+    "encode_png",
+    "encode_wav",
+    "extension_of",
+    "kind_of",
+    "mime_of",
+    "read_audio",
+    "read_image",
+    "read_video",
+    "write_media",
+]
