@@ -134,6 +134,7 @@ def write_media(media: Media, path: Path) -> Path:
             temp.write(data)
             temp.flush()
             os.fsync(temp.fileno())
+        os.chmod(temp_name, 0o644)  # an output the user shares, not a secret (mkstemp makes 0600)
         os.replace(temp_name, path)
         temp_name = None
     except OSError as exc:

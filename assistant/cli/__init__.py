@@ -1,0 +1,1 @@
+"""Command-line front-ends: each turns its inputs into a request and prints the reply."""

@@ -1,0 +1,27 @@
+"""`chat`: a conversation in the terminal, streamed, with the profile's history kept in memory."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from models import AnyToAnyModel, ModelRequest, ReplyDone, TextDelta
+
+
+def run_chat(profile: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    model = AnyToAnyModel.from_profile(profile)
+    stdout.write(f"NExT-GPT Live ({model.profile.name} profile). Type a message; an empty line or Ctrl-D ends.\n")
+    history: list[dict[str, str]] = []
+    while True:
+        stdout.write("> ")
+        stdout.flush()
+        line = stdin.readline()
+        if not line.strip():
+            return 0
+        for event in model.respond(ModelRequest(text=line.strip(), history=history)):
+            if isinstance(event, TextDelta):
+                stdout.write(event.text)
+                stdout.flush()
+            elif isinstance(event, ReplyDone):
+                history += [{"role": "user", "content": line.strip()}, {"role": "assistant", "content": event.text}]
+        stdout.write("\n")

@@ -1,0 +1,75 @@
+"""NExT-GPT Live: argument parsing and wiring. `python main.py --help` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nextgpt-live", description="A local, streaming, any-to-any assistant.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    commands = parser.add_subparsers(dest="command")
+
+    ask = commands.add_parser("ask", help="one request: any inputs to any outputs")
+    ask.add_argument("--text", default="", help="what to ask")
+    ask.add_argument("--image", action="append", default=[], metavar="FILE", help="an image input (repeatable)")
+    ask.add_argument("--audio", action="append", default=[], metavar="FILE",
+                     help="an audio input (repeatable); speech is transcribed and becomes your text")
+    ask.add_argument("--video", action="append", default=[], metavar="FILE", help="a video input (repeatable)")
+    ask.add_argument("--want", default=None, help="outputs: text,speech,image,audio,video (default: the model decides)")
+    ask.add_argument("--out", type=Path, default=Path("out"), help="folder for generated media (default: out)")
+    ask.add_argument("--profile", default="local", help="profile name or .toml path (default: local)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    models = commands.add_parser("models", help="each role: model, weights source, parameters")
+    models.add_argument("--profile", default="local")
+    models.add_argument("--json", action="store_true")
+
+    chat = commands.add_parser("chat", help="a text conversation in the terminal")
+    chat.add_argument("--profile", default="local")
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import diffusers
+    import transformers
+
+    transformers.utils.logging.set_verbosity(max(level, logging.ERROR))
+    transformers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity(max(level, logging.ERROR))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    from models import InputError
+
+    try:
+        if args.command == "ask":
+            from assistant.cli.ask import AskOptions, run_ask
+
+            return run_ask(AskOptions(args.text, args.image, args.audio, args.video, args.want, args.out,
+                                      args.profile, args.json))
+        if args.command == "models":
+            from assistant.cli.models_command import run_models
+
+            return run_models(args.profile, args.json)
+        from assistant.cli.chat import run_chat
+
+        return run_chat(getattr(args, "profile", "local"))
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The narrow facade the runtime talks to: one object for every model call of a profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .media import AudioData
+from .model_set import ModelSet
+from .pipeline import DecodeProgress, ModelEvent, ModelRequest, NextGPTPipeline
+from .profile import Profile, load_profile
+from .report import RoleReport, build_report
+from .weights import WeightSource
+
+
+class AnyToAnyModel:
+    """NExT-GPT plus speech for one profile. Roles load on first use; `load_all` loads them now."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.models = ModelSet(profile)
+        self.pipeline = NextGPTPipeline(self.models)
+
+    @classmethod
+    def from_profile(cls, name_or_path: str | Path = "local") -> AnyToAnyModel:
+        return cls(load_profile(name_or_path))
+
+    def load_all(self) -> None:
+        self.models.load_all()
+
+    def respond(
+        self,
+        request: ModelRequest,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[DecodeProgress], None] | None = None,
+    ) -> Iterator[ModelEvent]:
+        return self.pipeline(request, should_stop, on_progress)
+
+    def is_speech(self, audio: AudioData) -> bool:
+        return self.models.vad().is_speech(audio)
+
+    def transcribe(self, audio: AudioData) -> str:
+        return self.models.asr().transcribe(audio)
+
+    def synthesize(self, text: str) -> AudioData:
+        return self.models.tts().synthesize(text)
+
+    def speech_sentences(self, text: str) -> Iterator[AudioData]:
+        return self.models.tts().sentences(text)
+
+    def sources(self) -> dict[str, WeightSource]:
+        return self.models.sources()
+
+    def untrained_roles(self) -> list[str]:
+        return sorted(role for role, source in self.sources().items() if not source.trained)
+
+    def report(self) -> list[RoleReport]:
+        return build_report(self.models)

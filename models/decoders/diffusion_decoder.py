@@ -1,0 +1,152 @@
+"""A frozen diffusers pipeline driven by `prompt_embeds` in place of its text encoder's output.
+
+Stable Diffusion (image), AudioLDM (audio), TextToVideoSD / Zeroscope (video), the small
+bundled pipelines, or any pipeline with the same call shape go through this one class.
+It reports each denoising step and stops between steps when asked to.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+
+from ..device import Placement
+from ..media import AudioData, ImageData, VideoData
+from ..modality import Modality
+from ..signal_llm import GenerationCancelled
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def load_pipeline(location: str, placement: Placement) -> DiffusionPipeline:
+    """`from_pretrained` for a folder or Hub id, passing None for components saved as null
+    (a pipeline saved without tokenizer or safety checker loads back the same way)."""
+    index = DiffusionPipeline.load_config(location)
+    absent = {name: None for name, value in index.items() if isinstance(value, list) and value[0] is None}
+    for optional in ("safety_checker", "feature_extractor", "image_encoder"):  # not used with prompt_embeds
+        if optional in index:
+            absent[optional] = None
+    return DiffusionPipeline.from_pretrained(location, torch_dtype=placement.dtype, **absent)
+
+
+class DiffusionDecoder:
+    def __init__(self, modality: Modality, pipeline: DiffusionPipeline, placement: Placement, **options: Any) -> None:
+        self.modality = modality
+        self.pipeline = pipeline.to(placement.device)
+        self.pipeline.set_progress_bar_config(disable=True)
+        self.placement = placement
+        self.steps = int(options.get("steps", 25))
+        self.guidance = float(options.get("guidance", 1.0))
+        self.size = options.get("size")
+        self.frames = int(options.get("frames", 8))
+        self.fps = float(options.get("fps", 4.0))
+        self.seconds = float(options.get("seconds", 1.0))
+        self._tokens = options.get("tokens")
+        self._negative: torch.Tensor | None = None
+        self._call_parameters = set(inspect.signature(self.pipeline.__call__).parameters)
+
+    # what the output projector must produce -------------------------------------------------
+
+    @property
+    def conditioning_shape(self) -> tuple[int, int]:
+        """(tokens, dim) of `prompt_embeds` without the batch axis; AudioLDM takes one vector."""
+        config = self.pipeline.unet.config
+        if self.modality is Modality.AUDIO:
+            return 1, int(config.projection_class_embeddings_input_dim)
+        dim = config.cross_attention_dim
+        dim = int(dim[0] if isinstance(dim, (list, tuple)) else dim)
+        encoder = getattr(self.pipeline, "text_encoder", None)
+        tokens = self._tokens or (encoder.config.max_position_embeddings if encoder is not None else 77)
+        return int(tokens), dim
+
+    def text_embeddings(self, captions: list[str]) -> torch.Tensor:
+        """The decoder's own text-encoder embedding of captions (the MSE target of training),
+        shaped like `prompt_embeds`. Needs a pipeline that has its tokenizer and text encoder."""
+        if getattr(self.pipeline, "tokenizer", None) is None or getattr(self.pipeline, "text_encoder", None) is None:
+            raise ValueError(f"the {self.modality.value} decoder has no tokenizer/text encoder to embed captions with")
+        if self.modality is Modality.AUDIO:
+            return self.pipeline._encode_prompt(captions, self.placement.device, 1, False)
+        embeds, _ = self.pipeline.encode_prompt(captions, self.placement.device, 1, False)
+        return embeds
+
+    # decoding ---------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        conditioning: torch.Tensor,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        seed: int = 0,
+    ) -> ImageData | AudioData | VideoData:
+        """`conditioning` is (tokens, dim) from the output projector; returns the medium."""
+        # 1. conditioning (and the unconditional embedding when guidance is on)
+        prompt_embeds = conditioning.unsqueeze(0).to(self.placement.device, self.placement.dtype)
+        if self.modality is Modality.AUDIO:
+            prompt_embeds = prompt_embeds[:, 0]
+        kwargs: dict[str, Any] = {"prompt_embeds": prompt_embeds, "guidance_scale": self.guidance}
+        if self.guidance > 1.0:
+            kwargs["negative_prompt_embeds"] = self._unconditional(prompt_embeds)
+        # 2. the modality's own arguments
+        kwargs.update(self._shape_arguments())
+        # 3. progress and cancellation between steps
+        kwargs.update(self._step_callback(on_progress, should_stop))
+        # 4. denoise and decode
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        result = self.pipeline(num_inference_steps=self.steps, generator=generator, output_type="np", **kwargs)
+        return self._to_media(result)
+
+    def _shape_arguments(self) -> dict[str, Any]:
+        if self.modality is Modality.AUDIO:
+            return {"audio_length_in_s": self.seconds}
+        sizes = {"height": self.size, "width": self.size} if self.size else {}
+        if self.modality is Modality.VIDEO:
+            sizes["num_frames"] = self.frames
+        return sizes
+
+    def _unconditional(self, prompt_embeds: torch.Tensor) -> torch.Tensor:
+        if self._negative is None:
+            try:
+                self._negative = self.text_embeddings([""])
+            except ValueError:
+                self._negative = torch.zeros_like(prompt_embeds)
+        return self._negative.to(prompt_embeds.device, prompt_embeds.dtype)
+
+    def _step_callback(self, on_progress: ProgressCallback | None, should_stop: Callable[[], bool]) -> dict[str, Any]:
+        total = self.steps
+
+        def step_done(step: int) -> None:
+            if on_progress is not None:
+                on_progress(step + 1, total)
+            if should_stop():
+                raise GenerationCancelled
+
+        if "callback_on_step_end" in self._call_parameters:
+            def on_step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+                step_done(step)
+                return tensors
+
+            return {"callback_on_step_end": on_step_end}
+        return {"callback": lambda step, timestep, latents: step_done(step), "callback_steps": 1}
+
+    def _to_media(self, result: Any) -> ImageData | AudioData | VideoData:
+        if self.modality is Modality.IMAGE:
+            return ImageData(_to_uint8(result.images[0]))
+        if self.modality is Modality.AUDIO:
+            samples = np.clip(np.asarray(result.audios[0], dtype=np.float32), -1.0, 1.0)
+            return AudioData(samples, int(self.pipeline.vocoder.config.sampling_rate))
+        frames = result.frames[0]
+        return VideoData(_to_uint8(np.asarray(frames)), self.fps)
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8))

@@ -1,0 +1,1 @@
+"""Frozen encoders: media in, a sequence of feature vectors out."""

@@ -1,0 +1,32 @@
+"""A video encoder made of the image encoder: sampled frames, one pooled vector each, plus a
+sinusoidal temporal position so the order of the frames survives projection."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..media import VideoData
+from .clip_image import VisionTowerEncoder
+
+
+def temporal_positions(count: int, dim: int) -> torch.Tensor:
+    """Transformer-style sinusoidal positions, (count, dim)."""
+    position = torch.arange(count, dtype=torch.float32).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(count, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
+    return table
+
+
+class FrameVideoEncoder:
+    def __init__(self, image_encoder: VisionTowerEncoder, position_scale: float = 1.0) -> None:
+        self.image_encoder = image_encoder
+        self.position_scale = position_scale
+        self.feature_dim = image_encoder.feature_dim
+
+    def encode(self, media: VideoData) -> torch.Tensor:
+        pooled = self.image_encoder.encode_pooled(list(media.frames))
+        return pooled + self.position_scale * temporal_positions(len(pooled), self.feature_dim).to(pooled.device)

@@ -1,0 +1,267 @@
+"""Every role of a profile, each loaded on first use (thread-safe), each knowing its source.
+
+A one-shot text request loads the LLM alone; a request for an image loads the image decoder
+and its output projector then. `load_all()` loads everything (the desktop app does it in the
+background at start). `sources()` says where every role's weights come from.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import torch
+
+from .device import Placement, resolve_placement
+from .encoders.clip_image import VisionTowerEncoder
+from .encoders.video_frames import FrameVideoEncoder
+from .encoders.whisper_audio import CTranslate2WhisperEncoder, TransformersWhisperEncoder
+from .errors import ProfileError, WeightsMissingError
+from .gguf_conversion import converted_folder
+from .modality import GENERATED, Modality
+from .profile import Profile, RoleSpec
+from .projectors import InputProjector, OutputProjector
+from .signal_llm import SignalLLM
+from .speech.asr import SpeechRecognizer, load_whisper
+from .speech.tts import SpeechSynthesizer
+from .speech.vad import SpeechDetector
+from .tiny_llm import build_tiny_llm
+from .weights import RANDOM, ResolvedWeights, WeightSource, resolve_weights
+
+if TYPE_CHECKING:
+    from .decoders.diffusion_decoder import DiffusionDecoder
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+INPUTS = (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO)
+
+
+class ModelSet:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._loaded: dict[str, Any] = {}
+        self._sources: dict[str, WeightSource] = {}
+        self._load_ms: dict[str, float] = {}
+        self._lock = threading.RLock()
+
+    # bookkeeping ------------------------------------------------------------------------------
+
+    def _once(self, key: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._loaded:
+                start = time.perf_counter()
+                try:
+                    self._loaded[key] = build()
+                except OSError as exc:  # a folder or Hub id that does not hold what the role needs
+                    raise WeightsMissingError(f"[{key}] could not load its weights: {exc}") from exc
+                self._load_ms[key] = (time.perf_counter() - start) * 1000
+                log.info("loaded %s in %.0f ms (%s)", key, self._load_ms[key], self._sources.get(key, RANDOM).kind)
+            return self._loaded[key]
+
+    def _resolve(self, key: str, spec: RoleSpec) -> ResolvedWeights:
+        resolved = resolve_weights(spec, self.profile.path.parent)
+        self._sources[key] = resolved.source
+        return resolved
+
+    def placement(self, role: str) -> Placement:
+        return resolve_placement(*self.profile.placement_of(role))
+
+    def has(self, role: str) -> bool:
+        return role in self.profile.roles
+
+    def sources(self) -> dict[str, WeightSource]:
+        """Where each role's weights come from, resolved without loading anything heavy."""
+        report = {}
+        for role, spec in self.profile.roles.items():
+            if role in ("input_projector", "output_projector"):
+                for modality in INPUTS if role == "input_projector" else GENERATED:
+                    report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
+            elif role == "video_encoder" and spec.kind in ("", "frames"):
+                report[role] = self._resolve("image_encoder", self.profile.role("image_encoder")).source
+            else:
+                report[role] = self._resolve(role, spec).source
+        return report
+
+    def loaded(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._loaded)
+
+    def load_times_ms(self) -> dict[str, float]:
+        return dict(self._load_ms)
+
+    def load_all(self) -> None:
+        self.llm()
+        for modality in INPUTS:
+            if self.has(f"{modality.value}_encoder"):
+                self.input_projector(modality)
+        for modality in GENERATED:
+            if self.has(f"{modality.value}_decoder"):
+                self.output_projector(modality)
+        for role, load in (("asr", self.asr), ("tts", self.tts), ("vad", self.vad)):
+            if self.has(role):
+                load()
+
+    # the LLM ----------------------------------------------------------------------------------
+
+    def llm(self) -> SignalLLM:
+        return self._once("llm", self._load_llm)
+
+    def _load_llm(self) -> SignalLLM:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        spec = self.profile.role("llm")
+        resolved = self._resolve("llm", spec)
+        placement = self.placement("llm")
+        if resolved.location is None:
+            model, tokenizer = build_tiny_llm(spec.config)
+        else:
+            folder = resolved.location
+            if spec.option("gguf_file"):
+                folder = str(converted_folder(Path(folder), spec.option("gguf_file")))
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=placement.dtype)
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = model.to(placement.device, placement.dtype).requires_grad_(False)
+        return SignalLLM(model, tokenizer, self.profile.signal_tokens, spec.option("system_prompt", ""))
+
+    # encoders ---------------------------------------------------------------------------------
+
+    def encoder(self, modality: Modality) -> Any:
+        return self._once(f"{modality.value}_encoder", lambda: self._load_encoder(modality))
+
+    def _load_encoder(self, modality: Modality) -> Any:
+        role = f"{modality.value}_encoder"
+        spec = self.profile.role(role)
+        if modality is Modality.VIDEO and spec.kind in ("", "frames"):
+            return FrameVideoEncoder(self.encoder(Modality.IMAGE), float(spec.option("position_scale", 1.0)))
+        resolved = self._resolve(role, spec)
+        placement = self.placement(role)
+        if modality is Modality.IMAGE:
+            if resolved.location is None:
+                return VisionTowerEncoder.from_config(spec.config, placement)
+            return VisionTowerEncoder.from_pretrained(resolved.location, spec.kind, placement)
+        if modality is Modality.AUDIO and spec.kind == "whisper-ct2":
+            return CTranslate2WhisperEncoder(self._whisper(resolved.location, placement))
+        if modality is Modality.AUDIO and spec.kind in ("", "whisper"):
+            if resolved.location is None:
+                return TransformersWhisperEncoder.from_config(spec.config, placement)
+            return TransformersWhisperEncoder.from_pretrained(resolved.location, placement)
+        raise ProfileError(f"[{role}] kind {spec.kind!r} is not one this version knows")
+
+    def _whisper(self, location: str | None, placement: Placement) -> Any:
+        if location is None:
+            raise ProfileError("a faster-whisper model needs weights (package:, folder: or hub:), not config")
+        return self._once(f"whisper:{location}", lambda: load_whisper(location, placement))
+
+    # projectors -------------------------------------------------------------------------------
+
+    def _projector_source(self, role: str, modality: Modality) -> WeightSource:
+        folder = self._adapter_folder(role, modality)
+        if folder is None:
+            return RANDOM
+        return WeightSource("folder", str(folder), trained=True)
+
+    def _adapter_folder(self, role: str, modality: Modality) -> Path | None:
+        adapters = self.profile.adapters
+        folder = adapters / f"{modality.value}_{role}" if adapters else None
+        return folder if folder is not None and (folder / "config.json").is_file() else None
+
+    def _projector(self, role: str, modality: Modality, build: Callable[[], torch.nn.Module]) -> Any:
+        key = f"{modality.value}_{role}"
+
+        def load() -> torch.nn.Module:
+            folder = self._adapter_folder(role, modality)
+            self._sources[key] = self._projector_source(role, modality)
+            kind = InputProjector if role == "input_projector" else OutputProjector
+            if folder is not None:
+                module = kind.from_pretrained(folder)
+            else:
+                torch.manual_seed(0)
+                module = build()
+            return _place(module, self.placement(role)).eval().requires_grad_(False)
+
+        return self._once(key, load)
+
+    def input_projector(self, modality: Modality) -> InputProjector:
+        spec = self.profile.role("input_projector")
+        tokens = spec.option("tokens", {}).get(modality.value)
+
+        def build() -> InputProjector:
+            return InputProjector(
+                in_dim=self.encoder(modality).feature_dim, out_dim=self.llm().hidden_size,
+                kind=spec.kind or "mlp", num_tokens=tokens, hidden_dim=spec.option("hidden_dim"),
+            )
+
+        return self._projector("input_projector", modality, build)
+
+    def output_projector(self, modality: Modality) -> OutputProjector:
+        spec = self.profile.role("output_projector")
+
+        def build() -> OutputProjector:
+            tokens, dim = self.decoder(modality).conditioning_shape
+            return OutputProjector(
+                in_dim=self.llm().hidden_size, out_tokens=tokens, out_dim=dim,
+                hidden_dim=int(spec.option("hidden_dim", 256)), num_layers=int(spec.option("layers", 2)),
+                num_heads=int(spec.option("heads", 4)),
+            )
+
+        return self._projector("output_projector", modality, build)
+
+    # decoders ---------------------------------------------------------------------------------
+
+    def decoder(self, modality: Modality) -> DiffusionDecoder:
+        return self._once(f"{modality.value}_decoder", lambda: self._load_decoder(modality))
+
+    def _load_decoder(self, modality: Modality) -> DiffusionDecoder:
+        from .decoders.diffusion_decoder import DiffusionDecoder, load_pipeline  # diffusers: 1.5 s to import
+        from .decoders.random_pipelines import build_random_pipeline
+
+        role = f"{modality.value}_decoder"
+        spec = self.profile.role(role)
+        resolved = self._resolve(role, spec)
+        placement = self.placement(role)
+        if resolved.location is None:
+            pipeline = _place(build_random_pipeline(modality.value, spec.config), placement)
+        else:
+            pipeline = load_pipeline(resolved.location, placement)
+        return DiffusionDecoder(modality, pipeline, placement, **spec.options)
+
+    # speech -----------------------------------------------------------------------------------
+
+    def asr(self) -> SpeechRecognizer:
+        def load() -> SpeechRecognizer:
+            spec = self.profile.role("asr")
+            resolved = self._resolve("asr", spec)
+            whisper = self._whisper(resolved.location, self.placement("asr"))
+            return SpeechRecognizer(whisper, spec.option("language", "en"), int(spec.option("beam_size", 5)))
+
+        return self._once("asr", load)
+
+    def tts(self) -> SpeechSynthesizer:
+        def load() -> SpeechSynthesizer:
+            spec = self.profile.role("tts")
+            resolved = self._resolve("tts", spec)
+            if resolved.location is None:
+                raise ProfileError("[tts] needs a Piper voice (package:, folder: or bundled:), not config")
+            return SpeechSynthesizer(resolved.location, use_cuda=self.placement("tts").device.type == "cuda")
+
+        return self._once("tts", load)
+
+    def vad(self) -> SpeechDetector:
+        def load() -> SpeechDetector:
+            spec = self.profile.roles.get("vad", RoleSpec("vad", weights="package:faster_whisper/assets"))
+            self._resolve("vad", spec)  # the model file ships inside faster-whisper, which loads it itself
+            allowed = {"threshold", "neg_threshold", "min_speech_ms", "min_silence_ms", "min_speech_share"}
+            return SpeechDetector(**{k: v for k, v in spec.options.items() if k in allowed})
+
+        return self._once("vad", load)
+
+
+def _place(module: T, placement: Placement) -> T:
+    """Moves to the device; casts only when the dtype differs (diffusers warns on every cast)."""
+    if placement.dtype != torch.float32:
+        module = module.to(dtype=placement.dtype)
+    return module.to(placement.device)

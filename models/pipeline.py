@@ -1,0 +1,176 @@
+"""The NExT-GPT pipeline: encode -> project -> LLM with signal tokens -> output projector -> decoder."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from .media import AudioData, ImageData, VideoData
+from .modality import GENERATED, Modality
+from .model_set import ModelSet
+from .signal_llm import PLACEHOLDERS, SignalStates, TextPiece
+
+log = logging.getLogger(__name__)
+Media = ImageData | AudioData | VideoData
+MEDIA_MODALITY = {ImageData: Modality.IMAGE, AudioData: Modality.AUDIO, VideoData: Modality.VIDEO}
+
+
+@dataclass
+class ModelRequest:
+    """One user turn as the model sees it. `want` None lets the model decide what to make."""
+
+    text: str = ""
+    media: list[Media] = field(default_factory=list)
+    want: set[Modality] | None = None
+    history: list[dict[str, str]] = field(default_factory=list)  # earlier turns: {"role", "content"}
+    max_new_tokens: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class SignalEmitted:
+    modality: Modality
+
+
+@dataclass(frozen=True)
+class DecodeProgress:
+    modality: Modality
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class MediaResult:
+    modality: Modality
+    media: Media
+    untrained_roles: tuple[str, ...]  # roles with random weights that shaped this output
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    text: str
+    timings_ms: dict[str, float]
+
+
+ModelEvent = TextDelta | SignalEmitted | MediaResult | ReplyDone
+
+
+def modality_of(media: Media) -> Modality:
+    return MEDIA_MODALITY[type(media)]
+
+
+class NextGPTPipeline:
+    def __init__(self, models: ModelSet) -> None:
+        self.models = models
+
+    def __call__(
+        self,
+        request: ModelRequest,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[DecodeProgress], None] | None = None,
+    ) -> Iterator[ModelEvent]:
+        """Streams the reply; `on_progress` hears each decoder step as it happens (from this thread)."""
+        timings: dict[str, float] = {}
+        llm = self.models.llm()  # loading is timed apart (ModelSet.load_times_ms)
+        started = time.perf_counter()
+
+        # 1. encode every media input (frozen encoders) and project it into the LLM's space
+        projected = [(modality_of(m), self._encode_and_project(m)) for m in request.media]
+        timings["encode_ms"] = _ms_since(started)
+
+        # 2. build the prompt: chat template, text, projected media in place of their placeholders
+        messages = [*request.history, {"role": "user", "content": self._with_placeholders(request)}]
+        prompt = llm.prompt_embeddings(messages, projected)
+        timings["prompt_tokens"] = float(prompt.shape[1])
+
+        # 3. generate, streaming text; collect the hidden states of any signal tokens
+        allowed = set(GENERATED) if request.want is None else request.want & set(GENERATED)
+        allowed = {m for m in allowed if self.models.has(f"{m.value}_decoder")}
+        forced = allowed if request.want is not None else set()
+        llm_options = self.models.profile.role("llm").options
+        generating = time.perf_counter()
+        text, signals, tokens = "", [], 0
+        for event in llm.stream(
+            prompt,
+            allowed=allowed,
+            forced=forced,
+            max_new_tokens=request.max_new_tokens or int(llm_options.get("max_new_tokens", 128)),
+            temperature=float(llm_options.get("temperature", 0.0)),
+            should_stop=should_stop,
+            seed=request.seed,
+        ):
+            if "first_token_ms" not in timings:
+                timings["first_token_ms"] = _ms_since(started)
+            if isinstance(event, TextPiece):
+                text += event.text
+                tokens += 1
+                yield TextDelta(event.text)
+            elif isinstance(event, SignalStates):
+                signals.append(event)
+                yield SignalEmitted(event.modality)
+        timings["generate_ms"] = _ms_since(generating)
+        timings["text_pieces"] = float(tokens)
+
+        # 4. for each output modality signalled: output projector -> decoder -> media
+        for signal in signals:
+            decoding = time.perf_counter()
+            yield self._decode(signal, should_stop, on_progress, request.seed)
+            timings[f"decode_{signal.modality.value}_ms"] = _ms_since(decoding)
+
+        timings["total_ms"] = _ms_since(started)
+        yield ReplyDone(text.strip(), timings)
+
+    def _encode_and_project(self, media: Media) -> torch.Tensor:
+        modality = modality_of(media)
+        features = self.models.encoder(modality).encode(media)
+        projector = self.models.input_projector(modality)
+        with torch.inference_mode():
+            return projector(features.unsqueeze(0).to(projector.device, projector.dtype))[0]
+
+    @staticmethod
+    def _with_placeholders(request: ModelRequest) -> str:
+        """The user's text with a placeholder for every medium it does not already place."""
+        text = request.text
+        missing = []
+        for modality in (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO):
+            wanted = sum(1 for m in request.media if modality_of(m) is modality)
+            missing += [PLACEHOLDERS[modality]] * max(0, wanted - text.count(PLACEHOLDERS[modality]))
+        if not missing:
+            return text
+        return "\n".join(["".join(missing), text]) if text else "".join(missing)
+
+    def _decode(
+        self,
+        signal: SignalStates,
+        should_stop: Callable[[], bool],
+        on_progress: Callable[[DecodeProgress], None] | None,
+        seed: int,
+    ) -> MediaResult:
+        modality = signal.modality
+        projector = self.models.output_projector(modality)
+        decoder = self.models.decoder(modality)
+        with torch.inference_mode():
+            conditioning = projector(signal.hidden.unsqueeze(0).to(projector.device, projector.dtype))[0]
+
+        def report(step: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(DecodeProgress(modality, step, total))
+
+        media = decoder(conditioning, on_progress=report, should_stop=should_stop, seed=seed)
+        sources = self.models.sources()
+        roles = ("llm", f"{modality.value}_output_projector", f"{modality.value}_decoder")
+        untrained = tuple(role for role in roles if role in sources and not sources[role].trained)
+        return MediaResult(modality, media, untrained)
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)

@@ -1,0 +1,140 @@
+"""Profiles: TOML files that name the weights and settings of every role.
+
+A profile is a file in `resources/profiles/` (chosen by name) or anywhere (chosen by path).
+Each role is a table: `[llm]`, `[image_encoder]`, `[audio_encoder]`, `[video_encoder]`,
+`[input_projector]`, `[output_projector]`, `[image_decoder]`, `[audio_decoder]`,
+`[video_decoder]`, `[asr]`, `[tts]`, `[vad]`. A role table says where its weights are
+(`weights = "package:NAME" | "hub:ORG/NAME" | "folder:PATH" | "bundled:PATH" | "config"`),
+may name a `kind`, a `config` table (for weights built from a config), a `device`
+and a `dtype`; the remaining keys are that role's options.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ProfileError
+from .modality import DEFAULT_SIGNAL_TOKENS, Modality
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+PROFILES = RESOURCES / "profiles"
+ROLES = (
+    "llm", "image_encoder", "audio_encoder", "video_encoder", "input_projector", "output_projector",
+    "image_decoder", "audio_decoder", "video_decoder", "asr", "tts", "vad",
+)
+_ROLE_KEYS = {"weights", "kind", "config", "device", "dtype"}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role of a profile: where its weights are, how to build it, where it runs."""
+
+    name: str
+    weights: str = "config"
+    kind: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    device: str | None = None
+    dtype: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+    description: str
+    device: str
+    dtype: str
+    signal_tokens: dict[Modality, int]
+    roles: dict[str, RoleSpec]
+    adapters: Path | None = None
+
+    def role(self, name: str) -> RoleSpec:
+        if name not in self.roles:
+            raise ProfileError(f"profile {self.name!r} ({self.path}) has no [{name}] table")
+        return self.roles[name]
+
+    def placement_of(self, role: str) -> tuple[str, str]:
+        spec = self.roles.get(role)
+        device = spec.device if spec and spec.device else self.device
+        dtype = spec.dtype if spec and spec.dtype else self.dtype
+        return device, dtype
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES.glob("*.toml"))
+
+
+def find_profile(name_or_path: str | Path) -> Path:
+    """The file of a profile given by name (`local`) or by path (`my.toml`)."""
+    text = str(name_or_path)
+    candidate = Path(text).expanduser()
+    if text.endswith(".toml") or candidate.is_file():
+        if not candidate.is_file():
+            raise ProfileError(f"profile file {text} does not exist")
+        return candidate.resolve()
+    path = PROFILES / f"{text}.toml"
+    if not path.is_file():
+        raise ProfileError(
+            f"unknown profile {text!r}: choose one of {', '.join(available_profiles())}, or give a path to a .toml file"
+        )
+    return path
+
+
+def load_profile(name_or_path: str | Path = "local") -> Profile:
+    path = find_profile(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from exc
+    return parse_profile(data, path)
+
+
+def parse_profile(data: dict[str, Any], path: Path) -> Profile:
+    unknown = set(data) - set(ROLES) - {"name", "description", "device", "dtype", "signal_tokens", "adapters"}
+    if unknown:
+        raise ProfileError(f"profile {path} has unknown keys {sorted(unknown)}; roles are {', '.join(ROLES)}")
+    roles = {}
+    for role in ROLES:
+        table = data.get(role)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise ProfileError(f"profile {path}: [{role}] must be a table")
+        roles[role] = RoleSpec(
+            name=role,
+            weights=str(table.get("weights", "config")),
+            kind=str(table.get("kind", "")),
+            config=dict(table.get("config", {})),
+            device=table.get("device"),
+            dtype=table.get("dtype"),
+            options={k: v for k, v in table.items() if k not in _ROLE_KEYS},
+        )
+    if "llm" not in roles:
+        raise ProfileError(f"profile {path} has no [llm] table: every profile needs a language model")
+    signal_tokens = dict(DEFAULT_SIGNAL_TOKENS)
+    for key, count in data.get("signal_tokens", {}).items():
+        try:
+            modality = Modality(key)
+        except ValueError:
+            raise ProfileError(f"profile {path}: signal_tokens.{key} is not image, audio or video") from None
+        if not isinstance(count, int) or count < 1:
+            raise ProfileError(f"profile {path}: signal_tokens.{key} must be a positive integer")
+        signal_tokens[modality] = count
+    adapters = data.get("adapters")
+    return Profile(
+        name=str(data.get("name", path.stem)),
+        path=path,
+        description=str(data.get("description", "")),
+        device=str(data.get("device", "auto")),
+        dtype=str(data.get("dtype", "auto")),
+        signal_tokens=signal_tokens,
+        roles=roles,
+        adapters=(path.parent / adapters).resolve() if adapters else None,
+    )

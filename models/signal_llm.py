@@ -1,0 +1,189 @@
+"""A Hugging Face causal LM that also speaks in signal tokens.
+
+NExT-GPT adds, for each output modality, a group of signal tokens (`[IMG0]`…`[IMG3]`,
+`[AUD0]`…`[AUD7]`, `[VID0]`…`[VID23]`). When the model emits the first token of a group the
+rest of the group is fed in at once, and the last-layer hidden states of the whole group are
+what the output projector turns into a decoder's conditioning.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+
+from .modality import Modality
+
+log = logging.getLogger(__name__)
+
+SIGNAL_PREFIX = {Modality.IMAGE: "IMG", Modality.AUDIO: "AUD", Modality.VIDEO: "VID"}
+PLACEHOLDERS = {Modality.IMAGE: "<image>", Modality.AUDIO: "<audio>", Modality.VIDEO: "<video>"}
+_PLACEHOLDER_RE = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + ")")
+
+
+class GenerationCancelled(Exception):
+    """Raised inside generation or decoding when the caller asked to stop."""
+
+
+@dataclass(frozen=True)
+class TextPiece:
+    text: str
+
+
+@dataclass(frozen=True)
+class SignalStates:
+    modality: Modality
+    hidden: torch.Tensor  # (num_signal_tokens, hidden_size), last layer
+
+
+def signal_token_names(modality: Modality, count: int) -> list[str]:
+    return [f"[{SIGNAL_PREFIX[modality]}{i}]" for i in range(count)]
+
+
+def add_signal_tokens(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, counts: dict[Modality, int]
+) -> dict[Modality, list[int]]:
+    """Adds each modality's signal tokens to the tokenizer and grows the embeddings to match."""
+    names = [name for modality, count in counts.items() for name in signal_token_names(modality, count)]
+    added = tokenizer.add_tokens(names, special_tokens=True)
+    if added or model.get_input_embeddings().num_embeddings < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer))
+    return {m: tokenizer.convert_tokens_to_ids(signal_token_names(m, n)) for m, n in counts.items()}
+
+
+class SignalLLM:
+    """The LLM of the pipeline: builds prompts with media embeddings and streams text and signals."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        signal_tokens: dict[Modality, int],
+        system_prompt: str = "",
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.system_prompt = system_prompt
+        self.signal_ids = add_signal_tokens(model, tokenizer, signal_tokens)
+        self.group_start = {ids[0]: modality for modality, ids in self.signal_ids.items()}
+        self.stop_ids = self._stop_ids()
+
+    @property
+    def hidden_size(self) -> int:
+        return self.model.get_input_embeddings().embedding_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.get_input_embeddings().weight.device
+
+    def _stop_ids(self) -> set[int]:
+        ids = {self.tokenizer.eos_token_id}
+        configured = getattr(self.model.generation_config, "eos_token_id", None)
+        ids.update(configured if isinstance(configured, list) else [configured])
+        for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
+            token_id = self.tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id:
+                ids.add(token_id)
+        return {i for i in ids if i is not None}
+
+    # 1. prompt ---------------------------------------------------------------------------------
+
+    def prompt_embeddings(
+        self, messages: list[dict[str, str]], media: list[tuple[Modality, torch.Tensor]]
+    ) -> torch.Tensor:
+        """Chat template over `messages`; each `<image>`/`<audio>`/`<video>` placeholder, in order,
+        is replaced by the projected embeddings of the next medium. Returns (1, length, hidden)."""
+        if self.system_prompt and (not messages or messages[0]["role"] != "system"):
+            messages = [{"role": "system", "content": self.system_prompt}, *messages]
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        pieces = _PLACEHOLDER_RE.split(prompt)
+        placeholders = pieces[1::2]
+        if [PLACEHOLDERS[m] for m, _ in media] != placeholders:
+            raise ValueError(f"placeholders {placeholders} do not match media {[m.value for m, _ in media]}")
+        embed = self.model.get_input_embeddings()
+        parts: list[torch.Tensor] = []
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                parts.append(media[index // 2][1].to(self.device, embed.weight.dtype))
+            elif piece:
+                ids = self.tokenizer(piece, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
+                parts.append(embed(ids)[0])
+        return torch.cat(parts).unsqueeze(0)
+
+    # 2. generation ------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def stream(
+        self,
+        prompt: torch.Tensor,
+        *,
+        allowed: set[Modality],
+        forced: set[Modality] = frozenset(),
+        max_new_tokens: int = 128,
+        temperature: float = 0.0,
+        should_stop: Callable[[], bool] = lambda: False,
+        seed: int = 0,
+    ) -> Iterator[TextPiece | SignalStates]:
+        """Streams text pieces as tokens come and the states of each signal group emitted.
+
+        Only the signal groups of `allowed` modalities may be emitted, each at most once; the
+        groups of `forced` modalities not emitted by the end are appended, so a wanted output
+        is guaranteed."""
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        cache = DynamicCache()
+        logits, _ = self._forward(cache, inputs_embeds=prompt)
+        text_ids: list[int] = []
+        emitted_text = ""
+        signalled: set[Modality] = set()
+        for _ in range(max_new_tokens):
+            if should_stop():
+                raise GenerationCancelled
+            token = self._choose(logits, self._banned(allowed - signalled), temperature, generator)
+            if token in self.stop_ids:
+                break
+            if token in self.group_start:
+                modality = self.group_start[token]
+                signalled.add(modality)
+                states, logits = self._feed_group(cache, modality)
+                yield SignalStates(modality, states)
+                continue
+            text_ids.append(token)
+            logits, _ = self._forward(cache, input_ids=torch.tensor([[token]], device=self.device))
+            text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
+            if len(text) > len(emitted_text) and not text.endswith("\ufffd"):
+                yield TextPiece(text[len(emitted_text):])
+                emitted_text = text
+        for modality in sorted(forced - signalled, key=lambda m: m.value):
+            if should_stop():
+                raise GenerationCancelled
+            states, _ = self._feed_group(cache, modality)
+            yield SignalStates(modality, states)
+
+    def _forward(self, cache: DynamicCache, **inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(**inputs, cache=cache, use_cache=True, output_hidden_states=True)
+        return out.logits[0, -1].float(), out.hidden_states[-1][0]
+
+    def _feed_group(self, cache: DynamicCache, modality: Modality) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = torch.tensor([self.signal_ids[modality]], device=self.device)
+        logits, hidden = self._forward(cache, input_ids=ids)
+        return hidden.float(), logits
+
+    def _banned(self, allowed: set[Modality]) -> list[int]:
+        banned = []
+        for modality, ids in self.signal_ids.items():
+            banned.extend(ids if modality not in allowed else ids[1:])
+        return banned
+
+    @staticmethod
+    def _choose(logits: torch.Tensor, banned: list[int], temperature: float, generator: torch.Generator) -> int:
+        logits = logits.clone()
+        if banned:
+            logits[banned] = float("-inf")
+        if temperature <= 0:
+            return int(torch.argmax(logits))
+        probs = torch.softmax(logits / temperature, dim=-1).cpu()
+        return int(torch.multinomial(probs, 1, generator=generator))

@@ -1,0 +1,1 @@
+"""Speech, the conversation channel: recognition (ASR), voice activity (VAD), synthesis (TTS)."""

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the app and its tests need, when missing.
+# As root it runs apt-get; otherwise it prints the exact apt line to run.
+set -euo pipefail
+packages=(
+  libportaudio2   # sounddevice fails at import without it
+  espeak-ng       # speech clips made by the tests
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "Installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "Missing Debian packages. Run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

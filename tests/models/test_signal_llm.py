@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from models.modality import Modality
+from models.signal_llm import GenerationCancelled, SignalLLM, SignalStates, TextPiece, signal_token_names
+from models.tiny_llm import build_tiny_llm
+
+COUNTS = {Modality.IMAGE: 4, Modality.AUDIO: 8, Modality.VIDEO: 24}
+
+
+@pytest.fixture()
+def llm() -> SignalLLM:
+    model, tokenizer = build_tiny_llm({})
+    return SignalLLM(model, tokenizer, COUNTS)
+
+
+def _favour(llm: SignalLLM, token_id: int) -> None:
+    """Makes `token_id` the model's top choice everywhere (a large bias on the output layer)."""
+    head = llm.model.get_output_embeddings()
+    with torch.no_grad():
+        if head.bias is None:
+            head.bias = torch.nn.Parameter(torch.zeros(head.out_features))
+        head.bias[token_id] = 1e4
+
+
+def test_signal_tokens_are_added_and_embeddings_grow(llm: SignalLLM):
+    for modality, count in COUNTS.items():
+        ids = llm.signal_ids[modality]
+        assert len(ids) == count == len(set(ids))
+        assert llm.tokenizer.convert_ids_to_tokens(ids) == signal_token_names(modality, count)
+    assert llm.model.get_input_embeddings().num_embeddings >= len(llm.tokenizer)
+    assert signal_token_names(Modality.IMAGE, 4) == ["[IMG0]", "[IMG1]", "[IMG2]", "[IMG3]"]
+
+
+def test_prompt_places_media_embeddings_at_their_placeholders(llm: SignalLLM):
+    media = torch.full((3, llm.hidden_size), 7.0)
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "look <image> here"}], [(Modality.IMAGE, media)])
+    rows = (prompt[0] == 7.0).all(dim=1).nonzero().flatten().tolist()
+    assert len(rows) == 3 and rows == list(range(rows[0], rows[0] + 3))
+    with pytest.raises(ValueError, match="placeholders"):
+        llm.prompt_embeddings([{"role": "user", "content": "no placeholder"}], [(Modality.IMAGE, media)])
+
+
+def test_emitted_signal_group_yields_its_hidden_states(llm: SignalLLM):
+    _favour(llm, llm.signal_ids[Modality.AUDIO][0])
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "make a sound"}], [])
+    events = list(llm.stream(prompt, allowed={Modality.AUDIO}, max_new_tokens=5))
+    signals = [e for e in events if isinstance(e, SignalStates)]
+    assert [s.modality for s in signals] == [Modality.AUDIO]  # once, though the model keeps favouring it
+    assert signals[0].hidden.shape == (8, llm.hidden_size)
+
+
+def test_signals_of_modalities_not_allowed_are_never_emitted(llm: SignalLLM):
+    _favour(llm, llm.signal_ids[Modality.IMAGE][0])
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "hi"}], [])
+    events = list(llm.stream(prompt, allowed=set(), max_new_tokens=4))
+    assert not any(isinstance(e, SignalStates) for e in events)
+    assert len([e for e in events if isinstance(e, TextPiece)]) <= 4
+
+
+def test_forced_modality_is_guaranteed(llm: SignalLLM):
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "hi"}], [])
+    events = list(llm.stream(prompt, allowed={Modality.VIDEO}, forced={Modality.VIDEO}, max_new_tokens=3))
+    assert isinstance(events[-1], SignalStates) and events[-1].hidden.shape == (24, llm.hidden_size)
+
+
+def test_should_stop_cancels_generation(llm: SignalLLM):
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "hi"}], [])
+    calls = iter([False, False, True])
+    with pytest.raises(GenerationCancelled):
+        list(llm.stream(prompt, allowed=set(), max_new_tokens=50, should_stop=lambda: next(calls)))

@@ -1,0 +1,53 @@
+"""Real speech models: Whisper tiny.en (ASR), Silero VAD, Piper joe-medium (TTS)."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import AnyToAnyModel, AudioData, read_audio
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_model() -> AnyToAnyModel:
+    return AnyToAnyModel.from_profile("local")
+
+
+def speak(text: str, folder: Path) -> AudioData:
+    """A speech clip of `text` made with espeak-ng, read back at 16 kHz."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is missing: `make test` installs it (setup/system-packages.sh)")
+    path = folder / "speech.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True)
+    return read_audio(path)
+
+
+def test_asr_hears_the_words(local_model: AnyToAnyModel, tmp_path: Path):
+    clip = speak("Turn on the kitchen lights please.", tmp_path)
+    words = local_model.transcribe(clip).lower()
+    for word in ("turn", "kitchen", "lights"):
+        assert word in words
+
+
+def test_vad_tells_speech_from_a_tone(local_model: AnyToAnyModel, tmp_path: Path):
+    assert local_model.is_speech(speak("What is the weather like today?", tmp_path))
+    t = np.arange(16000) / 16000
+    tone = AudioData((0.3 * np.sin(2 * np.pi * 523 * t)).astype(np.float32), 16000)
+    assert not local_model.is_speech(tone)
+    assert not local_model.is_speech(AudioData(np.zeros(16000, np.float32), 16000))
+
+
+def test_tts_speaks_and_asr_understands_it(local_model: AnyToAnyModel):
+    speech = local_model.synthesize("Good morning. The door is locked.")
+    assert speech.rate == 22050 and 1.0 < speech.seconds < 6.0
+    assert np.abs(speech.samples).max() > 0.05
+    sentences = list(local_model.speech_sentences("First sentence. Second one."))
+    assert len(sentences) == 2
+    resampled = np.interp(np.arange(0, len(speech.samples), 22050 / 16000), np.arange(len(speech.samples)),
+                          speech.samples).astype(np.float32)
+    heard = local_model.transcribe(AudioData(resampled, 16000)).lower()
+    assert "morning" in heard and "door" in heard
