@@ -1,8 +1,10 @@
 """Media input and output: decode user files into plain arrays, encode model outputs into files."""
 
+from models.media.audio_reader import read_audio
+from models.media.image_reader import read_image
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
-from models.media.readers import read_audio, read_image, read_video
 from models.media.types import AudioData, ImageData, VideoData
+from models.media.video_reader import read_video
 from models.media.writers import (
     EXTENSION,
     MIME,

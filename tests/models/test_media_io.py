@@ -24,6 +24,7 @@ from models.media import (
     ImageData,
     MediaLimits,
     VideoData,
+    audio_reader,
     encode_mp4,
     encode_png,
     encode_wav,
@@ -32,7 +33,7 @@ from models.media import (
     read_audio,
     read_image,
     read_video,
-    readers,
+    video_reader,
     write_media,
 )
 
@@ -393,14 +394,14 @@ def test_overlong_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     limits = MediaLimits(max_audio_seconds=1.0)
     assert _error(read_audio, path, limits=limits) == f"{path}: is 2.0 s long, over the 1 s limit; trim it first"
     # Without a declared duration, decoding stops once the limit is passed.
-    monkeypatch.setattr(readers, "_declared_seconds", lambda box, stream: None)
+    monkeypatch.setattr(audio_reader, "declared_seconds", lambda box, stream: None)
     assert _error(read_audio, path, limits=limits) == f"{path}: is longer than the 1 s limit; trim it first"
 
 
 def test_overlong_video(monkeypatch: pytest.MonkeyPatch) -> None:
     clip, limits = _counting_clip(40), MediaLimits(max_video_seconds=2.0)
     assert _error(read_video, clip, name="long.mp4", limits=limits).startswith("long.mp4: is 4.0 s long, over the 2 s")
-    monkeypatch.setattr(readers, "_declared_seconds", lambda box, stream: None)
+    monkeypatch.setattr(video_reader, "declared_seconds", lambda box, stream: None)
     assert _error(read_video, clip, name="long.mp4", limits=limits) == (
         "long.mp4: is longer than the 2 s limit; trim it first")
 
