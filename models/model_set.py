@@ -80,11 +80,18 @@ class ModelSet:
             if role in ("input_projector", "output_projector"):
                 for modality in INPUTS if role == "input_projector" else GENERATED:
                     report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
-            elif role == "video_encoder" and spec.kind in ("", "frames"):
-                report[role] = self._resolve("image_encoder", self.profile.role("image_encoder")).source
             else:
-                report[role] = self._resolve(role, spec).source
+                report[role] = self._source_or_missing(role, spec)
         return report
+
+    def _source_or_missing(self, role: str, spec: RoleSpec) -> WeightSource:
+        """A role whose weights are missing is reported as such; it fails only when used."""
+        if role == "video_encoder" and spec.kind in ("", "frames"):
+            role, spec = "image_encoder", self.profile.role("image_encoder")
+        try:
+            return self._resolve(role, spec).source
+        except WeightsMissingError as missing:
+            return WeightSource("missing", str(missing), trained=False)
 
     def loaded(self) -> dict[str, Any]:
         with self._lock:

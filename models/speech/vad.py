@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faster_whisper.vad import VadOptions, get_speech_timestamps
-
 from ..media import AudioData
 
 
@@ -21,6 +19,8 @@ class SpeechDetector:
 
     def segments(self, audio: AudioData) -> list[tuple[float, float]]:
         """(start, end) seconds of each stretch of speech."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps  # imports CTranslate2: on first use
+
         options = VadOptions(
             threshold=self.threshold,
             neg_threshold=self.neg_threshold,

