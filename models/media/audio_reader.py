@@ -10,7 +10,7 @@ import av.error
 import numpy as np
 
 from models.errors import MediaError
-from models.media.av_container import declared_seconds, open_container, require_decoder, too_long
+from models.media.av_container import PacketDecoder, declared_seconds, open_container, require_decoder, too_long
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
 from models.media.source import DECODE_ERRORS, Source, opened
 from models.media.types import AudioData
@@ -51,7 +51,7 @@ def _decode_audio(
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate, options={"rematrix_maxval": "1.0"})
     chunks: list[np.ndarray] = []
     total = 0
-    bad_packets = 0
+    packets = PacketDecoder(label)
 
     def take(frames: list[av.AudioFrame]) -> None:
         nonlocal total
@@ -63,25 +63,18 @@ def _decode_audio(
             raise too_long(label, None, limit)
 
     try:
-        for packet in box.demux(stream):
-            try:
-                decoded = packet.decode()
-            except av.error.FFmpegError as exc:
-                bad_packets += 1
-                logger.debug("%s: skipping an undecodable audio packet (%s)", label, exc)
-                continue
-            for frame in decoded:
-                frame.pts = None  # timestamps are not needed, and gaps in them upset the resampler
-                take(resampler.resample(frame))
+        for frame in packets.frames(box, stream):
+            frame.pts = None  # timestamps are not needed, and gaps in them upset the resampler
+            take(resampler.resample(frame))
         take(resampler.resample(None))
     except DECODE_ERRORS as exc:
         raise MediaError(label, f"could not be decoded: it looks corrupt or truncated ({exc}); "
                          "re-export or re-download it") from exc
-    if bad_packets:
+    if packets.skipped:
         if total == 0:
             raise MediaError(label, "could not be decoded: none of its audio is readable; "
                              "re-export or re-download it")
-        logger.warning("%s: skipped %d undecodable audio packet(s)", label, bad_packets)
+        logger.warning("%s: skipped %d undecodable audio packet(s)", label, packets.skipped)
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     samples = np.concatenate(chunks)

@@ -64,3 +64,22 @@ def too_long(label: str, seconds: float | None, limit: float) -> MediaError:
     if seconds is None:
         return MediaError(label, f"is longer than the {limit:g} s limit; trim it first")
     return MediaError(label, f"is {seconds:.1f} s long, over the {limit:g} s limit; trim it first")
+
+
+class PacketDecoder:
+    """Decodes one stream's packets into frames, skipping (and counting) packets that do not decode,
+    so a truncated download still gives what can be read."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.skipped = 0
+
+    def frames(self, box: av.container.InputContainer, stream: av.stream.Stream) -> Iterator[av.frame.Frame]:
+        for packet in box.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as exc:
+                self.skipped += 1
+                logger.debug("%s: skipping an undecodable %s packet (%s)", self.label, stream.type, exc)
+                continue
+            yield from decoded

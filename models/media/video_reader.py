@@ -10,7 +10,7 @@ import av.error
 import numpy as np
 
 from models.errors import MediaError
-from models.media.av_container import declared_seconds, open_container, require_decoder, too_long
+from models.media.av_container import PacketDecoder, declared_seconds, open_container, require_decoder, too_long
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
 from models.media.source import DECODE_ERRORS, Source, opened
 from models.media.types import VideoData
@@ -152,7 +152,7 @@ def _sample(
     previous: tuple[av.VideoFrame, int] | None = None
     cached: tuple[av.VideoFrame, np.ndarray] | None = None
     counter = 0
-    bad_packets = 0
+    packets = PacketDecoder(label)
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
         nonlocal size, cached
@@ -169,29 +169,22 @@ def _sample(
         return array
 
     try:
-        for packet in box.demux(stream):
-            try:
-                decoded = packet.decode()
-            except av.error.FFmpegError as exc:
-                bad_packets += 1
-                logger.debug("%s: skipping an undecodable video packet (%s)", label, exc)
-                continue
-            for frame in decoded:
-                _check_frame_size(label, frame.width, frame.height, limits)
-                if survey.by_time and frame.pts is not None:
-                    position = frame.pts
-                elif survey.by_time:
-                    position = previous[1] if previous else survey.positions[0]
+        for frame in packets.frames(box, stream):
+            _check_frame_size(label, frame.width, frame.height, limits)
+            if survey.by_time and frame.pts is not None:
+                position = frame.pts
+            elif survey.by_time:
+                position = previous[1] if previous else survey.positions[0]
+            else:
+                position = counter
+            counter += 1
+            while len(kept) < len(targets) and position >= targets[len(kept)]:
+                goal = targets[len(kept)]
+                if previous is not None and goal - previous[1] < position - goal:
+                    kept.append(convert(previous[0]))
                 else:
-                    position = counter
-                counter += 1
-                while len(kept) < len(targets) and position >= targets[len(kept)]:
-                    goal = targets[len(kept)]
-                    if previous is not None and goal - previous[1] < position - goal:
-                        kept.append(convert(previous[0]))
-                    else:
-                        kept.append(convert(frame))
-                previous = (frame, position)
+                    kept.append(convert(frame))
+            previous = (frame, position)
             if len(kept) == len(targets):
                 break
     except DECODE_ERRORS as exc:
@@ -201,8 +194,8 @@ def _sample(
         logger.warning("%s: stopped decoding at a damaged spot (%s)", label, exc)
     if previous is None:
         raise MediaError(label, "has no decodable video frames; re-export or re-download it")
-    if bad_packets:
-        logger.warning("%s: skipped %d undecodable video packet(s)", label, bad_packets)
+    if packets.skipped:
+        logger.warning("%s: skipped %d undecodable video packet(s)", label, packets.skipped)
     try:
         while len(kept) < len(targets):  # the clip ended before the last targets: use its last frame
             kept.append(convert(previous[0]))
