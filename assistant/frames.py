@@ -1,0 +1,164 @@
+"""Typed frames: the messages that flow from sources through processors to the engine and back.
+
+Plain dataclasses, pipecat-style. Input frames come from capture and front-ends; reply events
+are what `Engine.submit(turn)` streams back, each tagged with its turn's id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models import AudioData, ImageData, VideoData
+
+Media = ImageData | AudioData | VideoData
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@dataclass(frozen=True)
+class Frame:
+    created: float = field(default_factory=time.monotonic, kw_only=True)
+
+
+# input frames ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoFrame(Frame):
+    """One camera or video-file frame: (H, W, 3) uint8 RGB at `timestamp` seconds of its source."""
+
+    pixels: np.ndarray
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class AudioChunk(Frame):
+    """A block of microphone or audio-file samples: float32 mono at `rate`, starting at `timestamp`."""
+
+    samples: np.ndarray
+    rate: int
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class UserText(Frame):
+    text: str
+
+
+@dataclass(frozen=True)
+class MediaInput(Frame):
+    """A file or payload the user attached, already decoded."""
+
+    media: Media
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Utterance(Frame):
+    """A stretch of speech cut out of the microphone stream by VAD."""
+
+    audio: AudioData
+    start: float  # seconds of the source's timeline
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript(Frame):
+    text: str
+    utterance: Utterance | None = None
+
+
+@dataclass(frozen=True)
+class SourceStatus(Frame):
+    """A capture source's state: `started`, `ended`, `unavailable` (with why), `error`."""
+
+    source: str
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Turn(Frame):
+    """One user turn, ready for the model: words, media, and what the user wants back."""
+
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    want: frozenset[str] | None = None  # None: the model decides; else names from models.WANTABLE
+    conversation_id: str | None = None
+    transcript: str = ""
+    id: str = field(default_factory=new_id)
+    end_of_speech: float | None = None  # time.monotonic() when the user stopped talking, for latency
+
+
+# reply events --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyEvent(Frame):
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class Accepted(ReplyEvent):
+    queued: int = 0  # turns ahead of this one
+
+
+@dataclass(frozen=True)
+class TextDelta(ReplyEvent):
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalText(ReplyEvent):
+    text: str
+
+
+@dataclass(frozen=True)
+class SpeechOutput(ReplyEvent):
+    """One sentence of the answer, spoken."""
+
+    audio: AudioData
+    index: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class DecoderProgress(ReplyEvent):
+    modality: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class MediaOutput(ReplyEvent):
+    modality: str
+    media: Media
+    untrained_roles: tuple[str, ...] = ()
+    path: str | None = None  # where history saved it, when it did
+
+
+@dataclass(frozen=True)
+class Interruption(ReplyEvent):
+    """The turn was cancelled (the user spoke over it, or pressed stop)."""
+
+    reason: str = "barge-in"
+
+
+@dataclass(frozen=True)
+class ErrorEvent(ReplyEvent):
+    """code: bad_request | busy | timeout | internal | cancelled."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TurnDone(ReplyEvent):
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    status: str = "done"  # done | interrupted | error
