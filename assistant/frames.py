@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models import AudioData, ImageData, VideoData
+from models import AudioData, EncodedVideo, ImageData, VideoData
 
-Media = ImageData | AudioData | VideoData
+Media = ImageData | AudioData | VideoData | EncodedVideo
 
 
 def new_id() -> str:
@@ -66,6 +66,13 @@ class Utterance(Frame):
     audio: AudioData
     start: float  # seconds of the source's timeline
     end: float
+
+
+@dataclass(frozen=True)
+class SpeechStarted(Frame):
+    """The VAD heard the user start talking (barge-in cancels an answer on this)."""
+
+    at: float  # seconds of the source's timeline
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ The runtime imports only what this module exports.
 """
 
 from .any_to_any import AnyToAnyModel
+from .encoders.video_frames import EncodedVideo
 from .errors import InputError, MediaError, ProfileError, WeightsMissingError
 from .media import (
     DEFAULT_LIMITS,
@@ -24,7 +25,7 @@ from .signal_llm import GenerationCancelled
 from .weights import WeightSource
 
 __all__ = [
-    "DEFAULT_LIMITS", "WANTABLE", "AnyToAnyModel", "AudioData", "DecodeProgress", "GenerationCancelled",
+    "DEFAULT_LIMITS", "WANTABLE", "AnyToAnyModel", "AudioData", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
     "ImageData", "InputError", "MediaError", "MediaLimits", "MediaResult", "Modality", "ModelEvent",
     "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta", "VideoData",
     "WeightSource", "WeightsMissingError", "available_profiles", "load_profile", "parse_want", "read_audio",

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from .encoders.video_frames import EncodedVideo
 from .media import AudioData
+from .modality import Modality
 from .model_set import ModelSet
 from .pipeline import DecodeProgress, ModelEvent, ModelRequest, NextGPTPipeline
 from .profile import Profile, load_profile
 from .report import RoleReport, build_report
+from .speech.vad import StreamingVad
 from .weights import WeightSource
 
 
@@ -35,6 +41,19 @@ class AnyToAnyModel:
         on_progress: Callable[[DecodeProgress], None] | None = None,
     ) -> Iterator[ModelEvent]:
         return self.pipeline(request, should_stop, on_progress)
+
+    def encode_frames(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """Pooled image-encoder features of video frames, for a live window encoded as it arrives."""
+        return self.models.encoder(Modality.VIDEO).encode_frames(frames)
+
+    @staticmethod
+    def encoded_video(features: list[torch.Tensor], fps: float) -> EncodedVideo:
+        """A video input made of frame features from `encode_frames`, oldest first."""
+        return EncodedVideo(torch.cat(features), fps)
+
+    def streaming_vad(self) -> StreamingVad:
+        self.models.vad()  # resolves and reports the VAD's weights
+        return StreamingVad()
 
     def is_speech(self, audio: AudioData) -> bool:
         return self.models.vad().is_speech(audio)

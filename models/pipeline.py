@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .encoders.video_frames import EncodedVideo
 from .media import AudioData, ImageData, VideoData
 from .modality import GENERATED, Modality
 from .model_set import ModelSet
 from .signal_llm import PLACEHOLDERS, SignalStates, TextPiece
 
 log = logging.getLogger(__name__)
-Media = ImageData | AudioData | VideoData
-MEDIA_MODALITY = {ImageData: Modality.IMAGE, AudioData: Modality.AUDIO, VideoData: Modality.VIDEO}
+Media = ImageData | AudioData | VideoData | EncodedVideo
+MEDIA_MODALITY = {
+    ImageData: Modality.IMAGE, AudioData: Modality.AUDIO, VideoData: Modality.VIDEO, EncodedVideo: Modality.VIDEO
+}
 
 
 @dataclass

@@ -4,6 +4,7 @@ sinusoidal temporal position so the order of the frames survives projection."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -21,12 +22,26 @@ def temporal_positions(count: int, dim: int) -> torch.Tensor:
     return table
 
 
+@dataclass(frozen=True, eq=False)
+class EncodedVideo:
+    """A video whose frames already went through the image encoder, one pooled vector each, oldest
+    first. A live camera window is encoded frame by frame as it arrives, so a turn waits only for
+    the LLM."""
+
+    features: torch.Tensor  # (frames, feature_dim)
+    fps: float
+
+
 class FrameVideoEncoder:
     def __init__(self, image_encoder: VisionTowerEncoder, position_scale: float = 1.0) -> None:
         self.image_encoder = image_encoder
         self.position_scale = position_scale
         self.feature_dim = image_encoder.feature_dim
 
-    def encode(self, media: VideoData) -> torch.Tensor:
-        pooled = self.image_encoder.encode_pooled(list(media.frames))
+    def encode(self, media: VideoData | EncodedVideo) -> torch.Tensor:
+        pooled = media.features if isinstance(media, EncodedVideo) else self.encode_frames(list(media.frames))
         return pooled + self.position_scale * temporal_positions(len(pooled), self.feature_dim).to(pooled.device)
+
+    def encode_frames(self, frames: list) -> torch.Tensor:
+        """One pooled image-encoder vector per (H, W, 3) uint8 frame: (len(frames), feature_dim)."""
+        return self.image_encoder.encode_pooled(frames)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..media import AudioData
 
 
@@ -36,3 +38,38 @@ class SpeechDetector:
             return False
         spoken = sum(end - start for start, end in self.segments(audio))
         return spoken / audio.seconds >= self.min_speech_share
+
+
+class StreamingVad:
+    """Silero VAD run window by window as audio arrives: one speech probability per 32 ms.
+
+    Feeds faster-whisper's Silero ONNX session one 512-sample window at a time with the 64
+    samples before it as context, carrying the model's recurrent state across calls."""
+
+    WINDOW = 512
+    CONTEXT = 64
+    RATE = 16000
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self.session = get_vad_model().session
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(self.CONTEXT, np.float32)
+        self._pending = np.zeros(0, np.float32)
+
+    def probabilities(self, samples: np.ndarray) -> list[float]:
+        """Speech probability of each complete window in `samples` (16 kHz mono float32)."""
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        results = []
+        while len(self._pending) >= self.WINDOW:
+            window, self._pending = self._pending[: self.WINDOW], self._pending[self.WINDOW :]
+            batch = np.concatenate([self._context, window])[None, :]
+            out, self._h, self._c = self.session.run(None, {"input": batch, "h": self._h, "c": self._c})
+            self._context = window[-self.CONTEXT :]
+            results.append(float(np.asarray(out).reshape(-1)[0]))
+        return results

@@ -1,0 +1,90 @@
+"""Cuts the microphone stream into utterances with Silero VAD (hysteresis on the speech probability).
+
+Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
+`stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
+so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from models import AudioData
+from models.speech.vad import StreamingVad
+
+from .frames import AudioChunk, Frame, SpeechStarted, Utterance
+
+
+@dataclass
+class VadSettings:
+    start_threshold: float = 0.5
+    stop_threshold: float = 0.35
+    start_ms: int = 96
+    stop_silence_ms: int = 600
+    pad_ms: int = 200
+    min_speech_ms: int = 250
+    max_seconds: float = 20.0
+
+
+class UtteranceSegmenter:
+    RATE = StreamingVad.RATE
+    WINDOW = StreamingVad.WINDOW
+
+    def __init__(self, vad: StreamingVad, settings: VadSettings | None = None) -> None:
+        self.vad = vad
+        self.settings = settings or VadSettings()
+        window_ms = 1000 * self.WINDOW / self.RATE
+        self._start_windows = max(1, round(self.settings.start_ms / window_ms))
+        self._stop_windows = max(1, round(self.settings.stop_silence_ms / window_ms))
+        self._pad: deque[np.ndarray] = deque(maxlen=max(1, round(self.settings.pad_ms / window_ms)))
+        self._samples = np.zeros(0, np.float32)
+        self._speech: list[np.ndarray] = []
+        self._speaking = False
+        self._run = 0  # consecutive windows agreeing with a change of state
+        self._clock = 0.0  # seconds of audio seen
+        self._start_at = 0.0
+
+    def process(self, chunk: AudioChunk) -> Iterator[Frame]:
+        """Feeds 16 kHz mono audio; yields SpeechStarted and Utterance frames as they happen."""
+        if chunk.rate != self.RATE:
+            raise ValueError(f"the VAD needs {self.RATE} Hz audio, got {chunk.rate} Hz")
+        self._samples = np.concatenate([self._samples, chunk.samples])
+        usable = len(self._samples) - len(self._samples) % self.WINDOW
+        windows, self._samples = self._samples[:usable], self._samples[usable:]
+        for index, probability in enumerate(self.vad.probabilities(windows)):
+            window = windows[index * self.WINDOW : (index + 1) * self.WINDOW]
+            self._clock += self.WINDOW / self.RATE
+            yield from self._step(window, probability)
+
+    def _step(self, window: np.ndarray, probability: float) -> Iterator[Frame]:
+        s = self.settings
+        if not self._speaking:
+            self._pad.append(window)
+            self._run = self._run + 1 if probability >= s.start_threshold else 0
+            if self._run >= self._start_windows:
+                self._speaking, self._run = True, 0
+                self._speech = list(self._pad)
+                self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
+                yield SpeechStarted(at=self._start_at)
+            return
+        self._speech.append(window)
+        self._run = self._run + 1 if probability < s.stop_threshold else 0
+        too_long = len(self._speech) * self.WINDOW / self.RATE >= s.max_seconds
+        if self._run >= self._stop_windows or too_long:
+            yield from self._close()
+
+    def _close(self) -> Iterator[Frame]:
+        samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.float32)
+        self._speaking, self._run, self._speech = False, 0, []
+        self._pad.clear()
+        if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
+            yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock)
+
+    def flush(self) -> Iterator[Frame]:
+        """At the end of the stream: the utterance in progress, if any."""
+        if self._speaking:
+            yield from self._close()

@@ -1,0 +1,66 @@
+"""The rolling video window of a live session: frames sampled at a few per second, each encoded
+by the image encoder as it arrives, the last K kept, so a turn waits only for the LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from models import AnyToAnyModel, EncodedVideo, ImageData
+
+from .frames import VideoFrame
+
+log = logging.getLogger(__name__)
+RunOnDevice = Callable[..., Awaitable[Any]]
+
+
+class VideoWindow:
+    def __init__(self, model: AnyToAnyModel, run_on_device: RunOnDevice, sample_fps: float = 2.0, keep: int = 8):
+        self.model = model
+        self.run_on_device = run_on_device
+        self.interval = 1.0 / sample_fps
+        self.sample_fps = sample_fps
+        self._features: deque[Any] = deque(maxlen=keep)
+        self._latest: np.ndarray | None = None
+        self._last_sample: float | None = None
+        self._encoding: asyncio.Task[None] | None = None
+        self.sampled = 0
+        self.dropped = 0  # sampled frames skipped because the encoder was still busy
+
+    async def process(self, frame: VideoFrame) -> None:
+        """Keeps the newest frame; starts encoding it when a sample is due and the encoder is free."""
+        self._latest = frame.pixels
+        if self._last_sample is not None and frame.timestamp - self._last_sample < self.interval:
+            return
+        self._last_sample = frame.timestamp
+        if self._encoding is not None and not self._encoding.done():
+            self.dropped += 1
+            return
+        self.sampled += 1
+        self._encoding = asyncio.create_task(self._encode(frame.pixels))
+
+    async def _encode(self, pixels: np.ndarray) -> None:
+        try:
+            features = await self.run_on_device(self.model.encode_frames, [pixels])
+        except Exception:  # one bad frame must not stop the window
+            log.exception("could not encode a camera frame")
+            return
+        self._features.append(features)
+
+    async def settle(self) -> None:
+        """Waits for the frame being encoded, if any."""
+        if self._encoding is not None:
+            await asyncio.gather(self._encoding, return_exceptions=True)
+
+    def snapshot(self) -> EncodedVideo | ImageData | None:
+        """The window as a pre-encoded video (two or more frames), else the latest frame, else None."""
+        if len(self._features) >= 2:
+            return self.model.encoded_video(list(self._features), self.sample_fps)
+        if self._latest is not None:
+            return ImageData(np.ascontiguousarray(self._latest))
+        return None

@@ -1,0 +1,95 @@
+"""The engine on the tiny profile (weights loaded from disk): streaming, overload, cancellation,
+timeouts, and a failing model call that leaves the pool working."""
+
+import asyncio
+
+import pytest
+import torch
+
+from assistant.engine import Engine, EngineConfig
+from assistant.frames import (
+    Accepted,
+    DecoderProgress,
+    ErrorEvent,
+    FinalText,
+    Interruption,
+    MediaOutput,
+    TextDelta,
+    Turn,
+    TurnDone,
+)
+from models import EncodedVideo
+
+pytestmark = pytest.mark.asyncio
+
+
+async def collect(stream):
+    return [event async for event in stream]
+
+
+async def test_a_turn_streams_text_then_final_text_and_done(tiny_model):
+    async with Engine(tiny_model) as engine:
+        events = await collect(engine.submit(Turn(text="hello", want=frozenset({"text"}))))
+    assert isinstance(events[0], Accepted)
+    assert any(isinstance(e, TextDelta) for e in events)
+    final = next(e for e in events if isinstance(e, FinalText))
+    assert final.text == "".join(e.text for e in events if isinstance(e, TextDelta)).strip()
+    done = events[-1]
+    assert isinstance(done, TurnDone) and done.status == "done"
+    assert done.timings_ms["first_text_ms"] >= 0 and done.timings_ms["model_ms"] > 0
+
+
+async def test_decoder_progress_then_media(tiny_model):
+    async with Engine(tiny_model) as engine:
+        events = await collect(engine.submit(Turn(text="draw", want=frozenset({"image"}))))
+    steps = [e.step for e in events if isinstance(e, DecoderProgress)]
+    media = [e for e in events if isinstance(e, MediaOutput)]
+    assert steps == [1, 2] and [m.modality for m in media] == ["image"]
+    assert events.index(media[0]) > max(i for i, e in enumerate(events) if isinstance(e, DecoderProgress))
+
+
+async def test_requests_beyond_the_queue_are_busy_at_once(tiny_model):
+    async with Engine(tiny_model, EngineConfig(max_queued=1)) as engine:
+        slow = Turn(text="a", want=frozenset({"video"}))
+        first = engine.submit(slow)
+        await asyncio.sleep(0)  # the worker takes the first turn off the queue
+        second = engine.submit(Turn(text="b", want=frozenset({"text"})))
+        third = engine.submit(Turn(text="c", want=frozenset({"text"})))
+        refused = await collect(third)
+        assert isinstance(refused[0], ErrorEvent) and refused[0].code == "busy"
+        assert isinstance(refused[-1], TurnDone) and refused[-1].status == "error"
+        assert (await collect(first))[-1].status == "done"
+        assert (await collect(second))[-1].status == "done"
+
+
+async def test_cancel_stops_the_answer_and_the_next_one_runs(tiny_model):
+    async with Engine(tiny_model) as engine:
+        turn = Turn(text="draw", want=frozenset({"video"}))
+        stream = engine.submit(turn)
+        events = []
+        async for event in stream:
+            events.append(event)
+            if isinstance(event, DecoderProgress):
+                engine.cancel(turn.id, "stop")
+        assert any(isinstance(e, Interruption) and e.reason == "stop" for e in events)
+        assert events[-1].status == "interrupted" and not any(isinstance(e, MediaOutput) for e in events)
+        after = await collect(engine.submit(Turn(text="again", want=frozenset({"text"}))))
+        assert after[-1].status == "done"
+
+
+async def test_a_failing_model_call_is_an_error_event_and_the_pool_carries_on(tiny_model):
+    broken = EncodedVideo(torch.zeros(3, 5), 2.0)  # 5 features: not what the video projector takes
+    async with Engine(tiny_model) as engine:
+        failed = await collect(engine.submit(Turn(text="what is this?", media=(broken,))))
+        error = next(e for e in failed if isinstance(e, ErrorEvent))
+        assert error.code == "internal" and failed[-1].status == "error"
+        after = await collect(engine.submit(Turn(text="hello", want=frozenset({"text"}))))
+        assert after[-1].status == "done"
+
+
+async def test_a_turn_past_its_timeout_gets_a_timeout_error(tiny_model):
+    async with Engine(tiny_model, EngineConfig(timeout_s=0.01)) as engine:
+        events = await collect(engine.submit(Turn(text="draw", want=frozenset({"image", "audio", "video"}))))
+        error = next(e for e in events if isinstance(e, ErrorEvent))
+        assert error.code == "timeout" and events[-1].status == "error"
+        assert not any(isinstance(e, MediaOutput) for e in events)

@@ -1,0 +1,85 @@
+"""Windowing: sentences for speech, utterances cut by Silero VAD, the rolling video window."""
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.frames import AudioChunk, SpeechStarted, Utterance, VideoFrame
+from assistant.speech_queue import SentenceSplitter
+from assistant.utterances import UtteranceSegmenter, VadSettings
+from assistant.video_window import VideoWindow
+from models import EncodedVideo, ImageData, read_audio
+from models.speech.vad import StreamingVad
+
+
+def speech(text: str, folder: Path) -> np.ndarray:
+    path = folder / f"{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True)
+    return read_audio(path).samples
+
+
+def chunks(samples: np.ndarray, block: int = 512):
+    for start in range(0, len(samples), block):
+        yield AudioChunk(samples[start:start + block], 16000, start / 16000)
+
+
+def test_sentences_come_out_as_soon_as_they_end():
+    splitter = SentenceSplitter()
+    out = []
+    for piece in ["The capital of France ", "is Paris. It is ", "a large city! And", " more"]:
+        out += splitter.feed(piece)
+    assert out == ["The capital of France is Paris.", "It is a large city!"]
+    assert splitter.flush() == "And more"
+    assert SentenceSplitter().feed("Hi. There is a cat here. ") == ["Hi. There is a cat here."]
+
+
+def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
+    silence = np.zeros(16000, np.float32)
+    first, second = speech("Turn on the lights.", tmp_path), speech("What time is it?", tmp_path)
+    stream = np.concatenate([silence, first, silence, silence, second, silence])
+    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
+    frames = [f for chunk in chunks(stream) for f in segmenter.process(chunk)] + list(segmenter.flush())
+    assert [type(f) for f in frames] == [SpeechStarted, Utterance, SpeechStarted, Utterance]
+    one, two = frames[1], frames[3]
+    assert one.start == pytest.approx(1.0, abs=0.3)
+    assert two.start == pytest.approx(3.0 + len(first) / 16000, abs=0.3)
+    # espeak-ng pads its clips with silence: the utterance is the speech plus pre-roll and the closing pause
+    assert 0.5 * len(first) / 16000 < one.audio.seconds < len(first) / 16000 + 0.2 + 0.5
+
+
+def test_silence_and_tones_make_no_utterance():
+    t = np.arange(48000) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 523 * t)).astype(np.float32)
+    segmenter = UtteranceSegmenter(StreamingVad())
+    stream = np.concatenate([np.zeros(16000, np.float32), tone])
+    assert [f for chunk in chunks(stream) for f in segmenter.process(chunk)] == []
+
+
+def test_speech_still_going_at_the_end_is_flushed(tmp_path: Path):
+    segmenter = UtteranceSegmenter(StreamingVad())
+    said = speech("Hello there, how are you?", tmp_path)
+    frames = [f for chunk in chunks(said) for f in segmenter.process(chunk)]
+    assert isinstance(frames[0], SpeechStarted) and not any(isinstance(f, Utterance) for f in frames)
+    assert isinstance(next(iter(segmenter.flush())), Utterance)
+
+
+@pytest.mark.asyncio
+async def test_video_window_samples_encodes_and_keeps_the_last_frames(tiny_model):
+    async def on_device(function, *args):
+        return await asyncio.to_thread(function, *args)
+
+    window = VideoWindow(tiny_model, on_device, sample_fps=2.0, keep=3)
+    assert window.snapshot() is None
+    first = np.full((32, 32, 3), 10, np.uint8)
+    await window.process(VideoFrame(first, 0.0))
+    await window.settle()
+    assert isinstance(window.snapshot(), ImageData)  # one encoded frame: the latest frame goes as an image
+    for i in range(1, 30):  # 10 fps for 3 s: sampled at 2 fps
+        await window.process(VideoFrame(np.full((32, 32, 3), 8 * i, np.uint8), i / 10))
+        await window.settle()
+    assert window.sampled == 6
+    video = window.snapshot()
+    assert isinstance(video, EncodedVideo) and video.features.shape == (3, 32)
