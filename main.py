@@ -29,6 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--profile", default="local")
     models.add_argument("--json", action="store_true")
 
+    live = commands.add_parser("live", help="a headless live session: camera and microphone in, answers out")
+    live.add_argument("--camera", default=None, help="camera index (0) or a video file played as the camera")
+    live.add_argument("--mic", default="default", help="'default', a device name or index, or an audio file")
+    live.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
+    live.add_argument("--speak", action="store_true", help="answer in speech too, sentence by sentence")
+    live.add_argument("--want", default=None, help="outputs per turn, as for ask (default: the model decides)")
+    live.add_argument("--profile", default="local")
+    live.add_argument("--data", type=Path, default=None, help="history folder (default: the user data folder)")
+    live.add_argument("--conversation", default=None, help="resume this conversation id")
+    live.add_argument("--json", action="store_true", help="one JSON object per line per event")
+
     chat = commands.add_parser("chat", help="a text conversation in the terminal")
     chat.add_argument("--profile", default="local")
     return parser
@@ -61,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             from assistant.cli.models_command import run_models
 
             return run_models(args.profile, args.json)
+        if args.command == "live":
+            from assistant.cli.live import LiveOptions, run_live
+
+            return run_live(LiveOptions(args.camera, args.mic, args.seconds, args.speak, args.want, args.profile,
+                                        args.data, args.conversation, args.json))
         from assistant.cli.chat import run_chat
 
         return run_chat(getattr(args, "profile", "local"))

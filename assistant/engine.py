@@ -307,7 +307,7 @@ class Engine:
             except Exception:  # a full disk must not end the answer; the log says what was lost
                 log.exception("could not save %s of turn %s to history", type(event).__name__, job.turn.id)
                 saved = None
-            if saved is not None and isinstance(event, MediaOutput):
+            if saved is not None and isinstance(event, (MediaOutput, SpeechOutput)):
                 event = dataclasses.replace(event, path=str(saved.path))
         job.stream._put(event)
 

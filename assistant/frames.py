@@ -133,6 +133,7 @@ class SpeechOutput(ReplyEvent):
     audio: AudioData
     index: int
     text: str = ""
+    path: str | None = None  # where history saved it, when it did
 
 
 @dataclass(frozen=True)

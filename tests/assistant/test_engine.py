@@ -93,3 +93,26 @@ async def test_a_turn_past_its_timeout_gets_a_timeout_error(tiny_model):
         error = next(e for e in events if isinstance(e, ErrorEvent))
         assert error.code == "timeout" and events[-1].status == "error"
         assert not any(isinstance(e, MediaOutput) for e in events)
+
+
+async def test_turns_and_their_media_persist_and_feed_the_next_turn(tiny_model, tmp_path):
+    from assistant.history import History
+    from models import read_image
+
+    history = History(tmp_path / "data")
+    conversation = history.new_conversation("drawing")
+    async with Engine(tiny_model, history=history) as engine:
+        first = await collect(engine.submit(Turn(text="draw a circle", want=frozenset({"image"}),
+                                                 conversation_id=conversation)))
+        media = next(e for e in first if isinstance(e, MediaOutput))
+        assert media.path and read_image(media.path).pixels.shape == (32, 32, 3)
+        await collect(engine.submit(Turn(text="and now?", want=frozenset({"text"}), conversation_id=conversation)))
+    turns = history.turns(conversation)
+    assert [t.user_text for t in turns] == ["draw a circle", "and now?"]
+    assert [t.status for t in turns] == ["done", "done"]
+    assert turns[0].media[0].modality == "image" and turns[0].media[0].path.is_file()
+    reply = next(e for e in first if isinstance(e, FinalText)).text
+    assert turns[0].reply_text == reply
+    assert history.messages(conversation)[:2] == [{"role": "user", "content": "draw a circle"},
+                                                  {"role": "assistant", "content": reply}]
+    history.close()

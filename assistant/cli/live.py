@@ -1,0 +1,80 @@
+"""`live`: a headless live session, camera and microphone (devices or files) in, events out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from models import AnyToAnyModel, parse_want
+
+from ..capture import open_camera, open_microphone
+from ..engine import Engine, EngineConfig
+from ..event_json import event_to_json
+from ..frames import FinalText, SourceStatus, TextDelta, Transcript, TurnDone
+from ..history import History, default_data_dir
+from ..live import LiveConfig, LiveSession
+
+
+@dataclass
+class LiveOptions:
+    camera: str | None = None
+    mic: str | None = "default"
+    seconds: float | None = None
+    speak: bool = False
+    want: str | None = None
+    profile: str = "local"
+    data: Path | None = None
+    conversation: str | None = None
+    as_json: bool = False
+
+
+def run_live(options: LiveOptions, stdout: TextIO = sys.stdout) -> int:
+    return asyncio.run(_live(options, stdout))
+
+
+async def _live(options: LiveOptions, stdout: TextIO) -> int:
+    want = parse_want(options.want)
+    model = AnyToAnyModel.from_profile(options.profile)
+    history = History(options.data or default_data_dir())
+    conversation = options.conversation or history.new_conversation("live session")
+    history.conversation(conversation)  # an unknown id is a clear error before anything starts
+    camera = open_camera(options.camera) if options.camera else None
+    microphone = open_microphone(options.mic) if options.mic else None
+    try:
+        async with Engine(model, EngineConfig(speak=options.speak), history) as engine:
+            session = LiveSession(engine, camera, microphone,
+                                  LiveConfig(want=frozenset(want) if want is not None else None),
+                                  conversation_id=conversation)
+            if not options.as_json:
+                stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
+            async for frame in session.events(options.seconds):
+                _show(frame, stdout, options.as_json)
+            if options.as_json and session.barge_ins:
+                stdout.write(json.dumps({"type": "barge_ins_ms", "values": session.barge_ins}) + "\n")
+    finally:
+        history.close()
+    return 0
+
+
+def _show(frame: object, stdout: TextIO, as_json: bool) -> None:
+    if as_json:
+        shown = event_to_json(frame)
+        if shown is not None:
+            stdout.write(json.dumps(shown) + "\n")
+            stdout.flush()
+        return
+    if isinstance(frame, Transcript) and frame.text:
+        stdout.write(f"\nyou: {frame.text}\nassistant: ")
+    elif isinstance(frame, TextDelta):
+        stdout.write(frame.text)
+    elif isinstance(frame, SourceStatus) and frame.state in ("unavailable", "error"):
+        stdout.write(f"[{frame.source}: {frame.state}: {frame.detail}]\n")
+    elif isinstance(frame, TurnDone) and frame.status != "done":
+        stdout.write(f" [{frame.status}]")
+    elif isinstance(frame, FinalText):
+        stdout.write("\n")
+    stdout.flush()
