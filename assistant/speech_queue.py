@@ -4,35 +4,42 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(.+?[.!?…])(\s+)", re.DOTALL)
+_BOUNDARY = re.compile(r"[.!?…](?=\s)")
 
 
 class SentenceSplitter:
-    """Collects text deltas and hands back each sentence as soon as it is complete."""
+    """Collects text deltas and hands back each piece worth speaking as soon as it is complete: a
+    sentence (short ones join the next), the first clause at its comma so the voice starts sooner,
+    and a clause running past `max_chars` at its last comma."""
 
-    def __init__(self, min_chars: int = 12) -> None:
+    def __init__(self, min_chars: int = 12, max_chars: int = 120) -> None:
         self.min_chars = min_chars
+        self.max_chars = max_chars
         self._buffer = ""
+        self._first = True
 
     def feed(self, delta: str) -> list[str]:
         self._buffer += delta
-        sentences = []
-        while True:
-            match = _SENTENCE_END.match(self._buffer)
-            if match is None:
-                return sentences
-            sentence = match.group(1).strip()
-            if len(sentence) < self.min_chars and "\n" not in match.group(2):
-                # too short to speak alone ("Hi." "Dr."): wait for more unless the line ended
-                nxt = _SENTENCE_END.match(self._buffer, match.end())
-                if nxt is None:
-                    return sentences
-                sentence = (sentence + " " + nxt.group(1).strip()).strip()
-                self._buffer = self._buffer[nxt.end():]
-            else:
-                self._buffer = self._buffer[match.end():]
-            sentences.append(sentence)
+        pieces = []
+        while (piece := self._next_piece()) is not None:
+            pieces.append(piece)
+            self._first = False
+        return pieces
 
     def flush(self) -> str:
         rest, self._buffer = self._buffer.strip(), ""
         return rest
+
+    def _next_piece(self) -> str | None:
+        for boundary in _BOUNDARY.finditer(self._buffer):
+            if boundary.end() >= self.min_chars:
+                return self._cut(boundary.end())
+        if self._first or len(self._buffer) >= self.max_chars:
+            comma = self._buffer.find(", ", self.min_chars) if self._first else self._buffer.rfind(", ")
+            if comma >= self.min_chars:
+                return self._cut(comma + 1)
+        return None
+
+    def _cut(self, end: int) -> str:
+        piece, self._buffer = self._buffer[:end].strip(), self._buffer[end:].lstrip()
+        return piece

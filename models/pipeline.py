@@ -108,6 +108,7 @@ class NextGPTPipeline:
             forced=forced,
             max_new_tokens=request.max_new_tokens or int(llm_options.get("max_new_tokens", 128)),
             temperature=float(llm_options.get("temperature", 0.0)),
+            repetition_penalty=float(llm_options.get("repetition_penalty", 1.0)),
             should_stop=should_stop,
             seed=request.seed,
         ):

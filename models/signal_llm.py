@@ -125,6 +125,7 @@ class SignalLLM:
         forced: set[Modality] = frozenset(),
         max_new_tokens: int = 128,
         temperature: float = 0.0,
+        repetition_penalty: float = 1.0,
         should_stop: Callable[[], bool] = lambda: False,
         seed: int = 0,
     ) -> Iterator[TextPiece | SignalStates]:
@@ -142,6 +143,7 @@ class SignalLLM:
         for _ in range(max_new_tokens):
             if should_stop():
                 raise GenerationCancelled
+            logits = _penalise(logits, text_ids, repetition_penalty)
             token = self._choose(logits, self._banned(allowed - signalled), temperature, generator)
             if token in self.stop_ids:
                 break
@@ -187,3 +189,14 @@ class SignalLLM:
             return int(torch.argmax(logits))
         probs = torch.softmax(logits / temperature, dim=-1).cpu()
         return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def _penalise(logits: torch.Tensor, seen: list[int], penalty: float) -> torch.Tensor:
+    """CTRL's repetition penalty: tokens already said become less likely (small models loop without it)."""
+    if penalty == 1.0 or not seen:
+        return logits
+    ids = torch.tensor(sorted(set(seen)), device=logits.device)
+    chosen = logits[ids]
+    logits = logits.clone()
+    logits[ids] = torch.where(chosen > 0, chosen / penalty, chosen * penalty)
+    return logits

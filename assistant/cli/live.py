@@ -46,6 +46,7 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
     microphone = open_microphone(options.mic) if options.mic else None
     try:
         async with Engine(model, EngineConfig(speak=options.speak), history) as engine:
+            await engine.run_on_device(model.load_all)  # before the sources start: no turn waits for a load
             session = LiveSession(engine, camera, microphone,
                                   LiveConfig(want=frozenset(want) if want is not None else None),
                                   conversation_id=conversation)

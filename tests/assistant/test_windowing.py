@@ -32,8 +32,14 @@ def test_sentences_come_out_as_soon_as_they_end():
     for piece in ["The capital of France ", "is Paris. It is ", "a large city! And", " more"]:
         out += splitter.feed(piece)
     assert out == ["The capital of France is Paris.", "It is a large city!"]
+    first_clause = SentenceSplitter().feed("Well, the capital of France, as you know, is Paris")
+    assert first_clause == ["Well, the capital of France,"]  # the first clause goes at once; later ones wait
     assert splitter.flush() == "And more"
     assert SentenceSplitter().feed("Hi. There is a cat here. ") == ["Hi. There is a cat here."]
+    long_clause = SentenceSplitter(max_chars=40)
+    assert long_clause.feed("Yes. ") == []  # too short alone
+    assert long_clause.feed("First part of a long clause, and a second part") == ["Yes. First part of a long clause,"]
+    assert long_clause.feed(", and a third part, and more") == ["and a second part, and a third part,"]
 
 
 def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
