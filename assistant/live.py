@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .engine import Engine
@@ -29,7 +29,7 @@ _DONE = object()
 class LiveConfig:
     sample_fps: float = 2.0  # video window: frames encoded per second
     window: int = 8  # video window: frames kept
-    vad: VadSettings = field(default_factory=VadSettings)
+    vad: VadSettings | None = None  # None: the profile's [vad] settings
     want: frozenset[str] | None = None
     barge_in: bool = True
     drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
@@ -50,7 +50,9 @@ class LiveSession:
         self.config = config or LiveConfig()
         self.conversation_id = conversation_id
         self.window = VideoWindow(engine.model, engine.run_on_device, self.config.sample_fps, self.config.window)
-        self.segmenter = UtteranceSegmenter(engine.model.streaming_vad(), self.config.vad)
+        vad = self.config.vad or VadSettings.from_profile(engine.model.profile.roles["vad"].options
+                                                          if "vad" in engine.model.profile.roles else {})
+        self.segmenter = UtteranceSegmenter(engine.model.streaming_vad(), vad)
         self._out: asyncio.Queue[Any] = asyncio.Queue()
         self._answering: str | None = None
         self._replies: set[asyncio.Task[None]] = set()

@@ -29,6 +29,19 @@ class VadSettings:
     min_speech_ms: int = 250
     max_seconds: float = 20.0
 
+    @classmethod
+    def from_profile(cls, options: dict) -> VadSettings:
+        """From a profile's [vad] table (the names faster-whisper's VAD uses, plus pad_ms, max_seconds)."""
+        start = float(options.get("threshold", cls.start_threshold))
+        return cls(
+            start_threshold=start,
+            stop_threshold=float(options.get("neg_threshold") or max(0.01, start - 0.15)),
+            stop_silence_ms=int(options.get("min_silence_ms", cls.stop_silence_ms)),
+            min_speech_ms=int(options.get("min_speech_ms", cls.min_speech_ms)),
+            pad_ms=int(options.get("pad_ms", cls.pad_ms)),
+            max_seconds=float(options.get("max_seconds", cls.max_seconds)),
+        )
+
 
 class UtteranceSegmenter:
     RATE = StreamingVad.RATE

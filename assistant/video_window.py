@@ -35,7 +35,7 @@ class VideoWindow:
     async def process(self, frame: VideoFrame) -> None:
         """Keeps the newest frame; starts encoding it when a sample is due and the encoder is free."""
         self._latest = frame.pixels
-        if self._last_sample is not None and frame.timestamp - self._last_sample < self.interval:
+        if self._last_sample is not None and frame.timestamp - self._last_sample < self.interval - 1e-6:
             return
         self._last_sample = frame.timestamp
         if self._encoding is not None and not self._encoding.done():

@@ -73,6 +73,22 @@ async def spoken_latency(model: AnyToAnyModel, folder: Path) -> dict[str, float]
             "utterance_end_to_first_text_ms": text, "utterance_end_to_first_speech_ms": speech}
 
 
+async def barge_in(model: AnyToAnyModel, folder: Path) -> dict[str, object]:
+    """Ask for a long answer, talk over it: ms from the VAD hearing speech to the answer's end."""
+    parts = []
+    for piece in ["Tell me a long story about a dragon and a knight.", "Stop. What is two plus two?"]:
+        clip = folder / "b.wav"
+        subprocess.run(["espeak-ng", "-s", "160", "-w", str(clip), piece], check=True)
+        parts += [np.zeros(8000, np.float32), read_audio(clip).samples, np.zeros(16000 * 2, np.float32)]
+    parts.append(np.zeros(16000 * 8, np.float32))
+    path = folder / "barge.wav"
+    soundfile.write(path, np.concatenate(parts), 16000)
+    async with Engine(model, EngineConfig(speak=True)) as engine:
+        session = LiveSession(engine, None, AudioFileSource(path), LiveConfig(want=frozenset({"text", "speech"})))
+        statuses = [e.status async for e in session.events(seconds=60) if isinstance(e, TurnDone)]
+    return {"barge_in_ms": session.barge_ins, "barge_in_turns": statuses}
+
+
 async def engine_overhead(model: AnyToAnyModel, repeats: int = 5) -> dict[str, float]:
     """End-to-end time of text turns through the engine over the model time they needed."""
     ratios = []
@@ -138,11 +154,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         result: dict[str, object] = {"benchmark": "live_engine", "profile": args.profile}
         result.update(await engine_overhead(model))
         result.update(await spoken_latency(model, folder))
+        result.update(await barge_in(model, folder))
         result.update(await camera_cost(model, folder))
         if args.soak_seconds:
             result.update(await soak(model, folder, args.soak_seconds))
     result["goals"] = {"utterance_end_to_first_text_ms": 800, "utterance_end_to_first_speech_ms": 1500,
-                       "engine_overhead_ratio": 1.05, "capture_windowing_core_share": 0.05,
+                       "engine_overhead_ratio": 1.05, "capture_windowing_core_share": 0.05, "barge_in_ms": 200,
                        "rss_growth_after_warmup": 0.05}
     return result
 

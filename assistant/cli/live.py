@@ -14,9 +14,10 @@ from models import AnyToAnyModel, parse_want
 from ..capture import open_camera, open_microphone
 from ..engine import Engine, EngineConfig
 from ..event_json import event_to_json
-from ..frames import FinalText, SourceStatus, TextDelta, Transcript, TurnDone
+from ..frames import FinalText, Interruption, SourceStatus, SpeechOutput, TextDelta, Transcript, TurnDone
 from ..history import History, default_data_dir
 from ..live import LiveConfig, LiveSession
+from ..playback import SpeechPlayer
 
 
 @dataclass
@@ -44,6 +45,9 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
     history.conversation(conversation)  # an unknown id is a clear error before anything starts
     camera = open_camera(options.camera) if options.camera else None
     microphone = open_microphone(options.mic) if options.mic else None
+    player = SpeechPlayer() if options.speak else None
+    if player is not None:
+        _show(player.status, stdout, options.as_json)
     try:
         async with Engine(model, EngineConfig(speak=options.speak), history) as engine:
             await engine.run_on_device(model.load_all)  # before the sources start: no turn waits for a load
@@ -53,10 +57,16 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             if not options.as_json:
                 stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
             async for frame in session.events(options.seconds):
+                if player is not None and isinstance(frame, SpeechOutput):
+                    player.play(frame.audio)
+                elif player is not None and isinstance(frame, Interruption):
+                    player.stop()  # barge-in: the voice stops with the answer
                 _show(frame, stdout, options.as_json)
             if options.as_json and session.barge_ins:
                 stdout.write(json.dumps({"type": "barge_ins_ms", "values": session.barge_ins}) + "\n")
     finally:
+        if player is not None:
+            player.close()
         history.close()
     return 0
 

@@ -89,3 +89,28 @@ async def test_video_window_samples_encodes_and_keeps_the_last_frames(tiny_model
     assert window.sampled == 6
     video = window.snapshot()
     assert isinstance(video, EncodedVideo) and video.features.shape == (3, 32)
+
+
+def test_vad_settings_come_from_the_profile():
+    settings = VadSettings.from_profile({"threshold": 0.6, "min_silence_ms": 400, "pad_ms": 100})
+    assert (settings.start_threshold, settings.stop_silence_ms, settings.pad_ms) == (0.6, 400, 100)
+    assert settings.stop_threshold == pytest.approx(0.45)
+    assert VadSettings.from_profile({}) == VadSettings()
+
+
+@pytest.mark.asyncio
+async def test_frames_faster_than_the_encoder_are_dropped_and_counted(tiny_model):
+    release = asyncio.Event()
+
+    async def slow_device(function, *args):
+        await release.wait()  # the encoder is busy until released
+        return await asyncio.to_thread(function, *args)
+
+    window = VideoWindow(tiny_model, slow_device, sample_fps=10.0, keep=4)
+    for i in range(50):  # 5 s of 10 fps samples while one encode is stuck
+        await window.process(VideoFrame(np.zeros((32, 32, 3), np.uint8), i / 10))
+        await asyncio.sleep(0)
+    assert window.sampled == 1 and window.dropped == 49
+    release.set()
+    await window.settle()
+    assert len(window._features) == 1
