@@ -100,17 +100,22 @@ class ModelSet:
     def load_times_ms(self) -> dict[str, float]:
         return dict(self._load_ms)
 
-    def load_all(self) -> None:
-        self.llm()
+    def load_steps(self) -> list[tuple[str, Callable[[], Any]]]:
+        """Every role's loader in order, named, so a front-end can show loading progress."""
+        steps: list[tuple[str, Callable[[], Any]]] = [("llm", self.llm)]
         for modality in INPUTS:
             if self.has(f"{modality.value}_encoder"):
-                self.input_projector(modality)
+                steps.append((f"{modality.value} encoder", lambda m=modality: self.input_projector(m)))
         for modality in GENERATED:
             if self.has(f"{modality.value}_decoder"):
-                self.output_projector(modality)
-        for role, load in (("asr", self.asr), ("tts", self.tts), ("vad", self.vad)):
-            if self.has(role):
-                load()
+                steps.append((f"{modality.value} decoder", lambda m=modality: self.output_projector(m)))
+        steps += [(role, load) for role, load in (("asr", self.asr), ("tts", self.tts), ("vad", self.vad))
+                  if self.has(role)]
+        return steps
+
+    def load_all(self) -> None:
+        for _, load in self.load_steps():
+            load()
 
     # the LLM ----------------------------------------------------------------------------------
 

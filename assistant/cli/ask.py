@@ -26,6 +26,8 @@ from models import (
 )
 from models.media import EXTENSION, MIME
 
+from ..turn_inputs import prepare_inputs
+
 log = logging.getLogger(__name__)
 
 
@@ -54,18 +56,13 @@ def run_ask(options: AskOptions, stdout: TextIO = sys.stdout) -> int:
     timings: dict[str, float] = {}
 
     # 2. speech in an audio input is the user talking: it becomes their text; other sounds are media
-    transcripts = []
-    for audio in audios:
-        if model.is_speech(audio):
-            asr_start = time.perf_counter()
-            transcripts.append(model.transcribe(audio))
-            timings["asr_ms"] = timings.get("asr_ms", 0.0) + _ms(asr_start)
-        else:
-            media.append(audio)
-    transcript = " ".join(t for t in transcripts if t)
+    prepared = prepare_inputs(model, options.text, media + audios)
+    if prepared.asr_ms:
+        timings["asr_ms"] = prepared.asr_ms
+    transcript = prepared.transcript
     request = ModelRequest(
-        text=" ".join(t for t in (options.text.strip(), transcript) if t),
-        media=media,
+        text=prepared.text,
+        media=prepared.media,
         want={Modality(w) for w in want if w in {m.value for m in Modality}} if want is not None else None,
     )
 
