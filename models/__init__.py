@@ -1,10 +1,14 @@
 """The NExT-GPT model: encoders, projectors, LLM with signal tokens, decoders, speech.
 
-The runtime imports only what this module exports.
+The runtime imports only what this module exports. Media types, errors and modalities import at
+once; the model itself (torch, transformers, diffusers: seconds to import) on first use, so a
+window can open before them.
 """
 
-from .any_to_any import AnyToAnyModel
-from .encoders.video_frames import EncodedVideo
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .encoded_video import EncodedVideo
 from .errors import InputError, MediaError, ProfileError, WeightsMissingError
 from .media import (
     DEFAULT_LIMITS,
@@ -18,16 +22,38 @@ from .media import (
     write_media,
 )
 from .modality import WANTABLE, Modality, parse_want
-from .pipeline import DecodeProgress, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted, TextDelta
-from .profile import available_profiles, load_profile
-from .report import RoleReport, trainable_share
-from .signal_llm import GenerationCancelled
-from .weights import WeightSource
+
+_LAZY = {
+    "AnyToAnyModel": ".any_to_any",
+    "DecodeProgress": ".pipeline", "MediaResult": ".pipeline", "ModelEvent": ".pipeline", "ModelRequest": ".pipeline",
+    "ReplyDone": ".pipeline", "SignalEmitted": ".pipeline", "TextDelta": ".pipeline",
+    "available_profiles": ".profile", "load_profile": ".profile",
+    "RoleReport": ".report", "trainable_share": ".report",
+    "GenerationCancelled": ".signal_llm",
+    "WeightSource": ".weights",
+}
+
+if TYPE_CHECKING:
+    from .any_to_any import AnyToAnyModel
+    from .pipeline import DecodeProgress, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted, TextDelta
+    from .profile import available_profiles, load_profile
+    from .report import RoleReport, trainable_share
+    from .signal_llm import GenerationCancelled
+    from .weights import WeightSource
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "DEFAULT_LIMITS", "WANTABLE", "AnyToAnyModel", "AudioData", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
-    "ImageData", "InputError", "MediaError", "MediaLimits", "MediaResult", "Modality", "ModelEvent",
-    "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta", "VideoData",
-    "WeightSource", "WeightsMissingError", "available_profiles", "load_profile", "parse_want", "read_audio",
-    "read_image", "read_video", "trainable_share", "write_media",
+    "DEFAULT_LIMITS", "WANTABLE", "AnyToAnyModel", "AudioData", "DecodeProgress", "EncodedVideo",
+    "GenerationCancelled", "ImageData", "InputError", "MediaError", "MediaLimits", "MediaResult", "Modality",
+    "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta",
+    "VideoData", "WeightSource", "WeightsMissingError", "available_profiles", "load_profile", "parse_want",
+    "read_audio", "read_image", "read_video", "trainable_share", "write_media",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .encoders.video_frames import EncodedVideo
+from .encoded_video import EncodedVideo
 from .media import AudioData
 from .modality import Modality
 from .model_set import ModelSet

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .encoders.video_frames import EncodedVideo
+from .encoded_video import EncodedVideo
 from .media import AudioData, ImageData, VideoData
 from .modality import GENERATED, Modality
 from .model_set import ModelSet

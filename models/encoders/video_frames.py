@@ -4,10 +4,10 @@ sinusoidal temporal position so the order of the frames survives projection."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
+from ..encoded_video import EncodedVideo
 from ..media import VideoData
 from .clip_image import VisionTowerEncoder
 
@@ -20,16 +20,6 @@ def temporal_positions(count: int, dim: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
     return table
-
-
-@dataclass(frozen=True, eq=False)
-class EncodedVideo:
-    """A video whose frames already went through the image encoder, one pooled vector each, oldest
-    first. A live camera window is encoded frame by frame as it arrives, so a turn waits only for
-    the LLM."""
-
-    features: torch.Tensor  # (frames, feature_dim)
-    fps: float
 
 
 class FrameVideoEncoder:
