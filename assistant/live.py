@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +43,14 @@ class LiveSession:
         microphone: Any | None = None,
         config: LiveConfig | None = None,
         conversation_id: str | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.engine = engine
         self.camera = camera
         self.microphone = microphone
         self.config = config or LiveConfig()
         self.conversation_id = conversation_id
+        self.on_frame = on_frame  # sees every camera frame and audio chunk (previews, level meters)
         self.window = VideoWindow(engine.model, engine.run_on_device, self.config.sample_fps, self.config.window)
         vad = self.config.vad or VadSettings.from_profile(engine.model.profile.roles["vad"].options
                                                           if "vad" in engine.model.profile.roles else {})
@@ -89,6 +91,8 @@ class LiveSession:
     async def _pump(self, source: Any) -> None:
         try:
             async for frame in source.frames():
+                if self.on_frame is not None and not isinstance(frame, SourceStatus):
+                    self.on_frame(frame)
                 if isinstance(frame, AudioChunk):
                     for speech in self.segmenter.process(frame):
                         await self._on_speech(speech)
@@ -99,6 +103,11 @@ class LiveSession:
         except Exception as error:  # a failing device ends its source, not the session
             log.exception("capture source %s failed", getattr(source, "name", source))
             self._out.put_nowait(SourceStatus(getattr(source, "name", "source"), "error", str(error)))
+
+    async def push_to_talk(self, pressed: bool) -> None:
+        """Held: the microphone's audio is the user's turn, whatever the VAD hears; released: sent."""
+        for frame in self.segmenter.set_hold(pressed):
+            await self._on_speech(frame)
 
     async def _on_speech(self, frame: Frame) -> None:
         self._out.put_nowait(frame)

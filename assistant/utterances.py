@@ -60,6 +60,7 @@ class UtteranceSegmenter:
         self._run = 0  # consecutive windows agreeing with a change of state
         self._clock = 0.0  # seconds of audio seen
         self._start_at = 0.0
+        self._held = False  # push-to-talk: everything is speech while held
 
     def process(self, chunk: AudioChunk) -> Iterator[Frame]:
         """Feeds 16 kHz mono audio; yields SpeechStarted and Utterance frames as they happen."""
@@ -85,9 +86,20 @@ class UtteranceSegmenter:
                 yield SpeechStarted(at=self._start_at)
             return
         self._speech.append(window)
-        self._run = self._run + 1 if probability < s.stop_threshold else 0
+        self._run = self._run + 1 if probability < s.stop_threshold and not self._held else 0
         too_long = len(self._speech) * self.WINDOW / self.RATE >= s.max_seconds
         if self._run >= self._stop_windows or too_long:
+            yield from self._close()
+
+    def set_hold(self, held: bool) -> Iterator[Frame]:
+        """Push-to-talk: pressing starts an utterance whatever the VAD says; releasing ends it."""
+        self._held = held
+        if held and not self._speaking:
+            self._speaking, self._run = True, 0
+            self._speech = list(self._pad)
+            self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
+            yield SpeechStarted(at=self._start_at)
+        elif not held and self._speaking:
             yield from self._close()
 
     def _close(self) -> Iterator[Frame]:

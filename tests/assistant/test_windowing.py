@@ -114,3 +114,13 @@ async def test_frames_faster_than_the_encoder_are_dropped_and_counted(tiny_model
     release.set()
     await window.settle()
     assert len(window._features) == 1
+
+
+def test_push_to_talk_makes_an_utterance_of_whatever_is_heard():
+    segmenter = UtteranceSegmenter(StreamingVad())
+    quiet = np.zeros(16000, np.float32)  # no speech at all: the VAD alone would never start
+    assert [f for c in chunks(quiet) for f in segmenter.process(c)] == []
+    assert isinstance(next(iter(segmenter.set_hold(True))), SpeechStarted)
+    assert [f for c in chunks(quiet) for f in segmenter.process(c)] == []  # silence does not end a held turn
+    released = list(segmenter.set_hold(False))
+    assert isinstance(released[0], Utterance) and released[0].audio.seconds >= 1.0

@@ -1,0 +1,66 @@
+"""What a front-end runs for one profile: the model, the engine and the history on one event loop.
+
+The desktop app owns one Runtime on its engine thread. Nothing heavy happens at construction;
+`load` brings the model's roles up one at a time and reports each, so a window can open at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from models import AnyToAnyModel, InputError, available_profiles
+
+from .engine import Engine, EngineConfig, ReplyStream
+from .frames import Turn
+from .history import History, default_data_dir
+from .turn_inputs import prepare_inputs, read_attachment
+
+LoadProgress = Callable[[str, int, int], None]
+
+
+class Runtime:
+    def __init__(self, profile: str = "local", data_dir: Path | None = None, config: EngineConfig | None = None):
+        self.model = AnyToAnyModel.from_profile(profile)
+        self.history = History(data_dir or default_data_dir())
+        self.engine = Engine(self.model, config, self.history)
+        self.loaded = False
+
+    async def start(self) -> None:
+        await self.engine.start()
+
+    async def load(self, on_step: LoadProgress | None = None) -> None:
+        """Loads every role on the device thread, reporting (role, done, total) after each."""
+        steps = self.model.models.load_steps()
+        for done, (name, load) in enumerate(steps, start=1):
+            await self.engine.run_on_device(load)
+            if on_step is not None:
+                on_step(name, done, len(steps))
+        self.loaded = True
+
+    async def close(self) -> None:
+        await self.engine.close()
+        self.history.close()
+
+    async def submit(self, turn_id: str, text: str, paths: list[str], want: list[str] | None,
+                     conversation_id: str | None) -> ReplyStream:
+        """Decodes the attachments and hears any speech in them (on the device thread), then
+        submits the turn. A bad file raises InputError naming it."""
+        def prepare() -> Turn:
+            media = [read_attachment(path) for path in paths]
+            prepared = prepare_inputs(self.model, text, media)
+            if not prepared.text and not prepared.media:
+                raise InputError("nothing to send: type a message or attach a file")
+            return Turn(text=prepared.text, media=tuple(prepared.media), transcript=prepared.transcript,
+                        want=frozenset(want) if want is not None else None, conversation_id=conversation_id,
+                        id=turn_id)
+
+        turn = await asyncio.get_running_loop().run_in_executor(None, prepare)
+        return self.engine.submit(turn)
+
+    def describe(self) -> dict[str, object]:
+        """For a status bar: profile, device, and the roles running on untrained weights."""
+        device, dtype = self.model.profile.placement_of("llm")
+        return {"profile": self.model.profile.name, "device": device, "dtype": dtype,
+                "untrained": self.model.untrained_roles(), "profiles": available_profiles()}
