@@ -40,9 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--conversation", default=None, help="resume this conversation id")
     live.add_argument("--json", action="store_true", help="one JSON object per line per event")
 
+    app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
+    app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
+    app.add_argument("--data", type=Path, default=None, help="history folder")
+
     chat = commands.add_parser("chat", help="a text conversation in the terminal")
     chat.add_argument("--profile", default="local")
     return parser
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM") not in (None, "", "xcb", "wayland"))
 
 
 def configure_logging(verbosity: int) -> None:
@@ -77,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_live(LiveOptions(args.camera, args.mic, args.seconds, args.speak, args.want, args.profile,
                                         args.data, args.conversation, args.json))
+        if args.command in (None, "app") and _has_display():
+            from ui.app import run_app
+
+            return run_app(getattr(args, "profile", None), getattr(args, "data", None))
+        if args.command is None:
+            print("No display found: starting the conversation in the terminal instead.", file=sys.stderr)
         from assistant.cli.chat import run_chat
 
-        return run_chat(getattr(args, "profile", "local"))
+        return run_chat(getattr(args, "profile", None) or "local")
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   libportaudio2   # sounddevice fails at import without it
   espeak-ng       # speech clips made by the tests
+  libpulse0       # QtMultimedia (the inline audio and video players) fails to load without it
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,149 @@
+"""The whole desktop window, offscreen, on real engines: the tiny profile loaded from disk for
+media, the real SmolLM2 for streamed text, files played as camera and microphone for live."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from assistant.frames import DecoderProgress, MediaOutput, TextDelta, Turn, TurnDone
+from tests.assistant.test_live import make_video, slow_video_profile
+from ui.engine_bridge import EngineBridge
+from ui.main_window import MainWindow
+from ui.settings_store import Settings, load_settings, save_settings
+
+pytestmark = pytest.mark.slow
+LOAD_TIMEOUT_MS = 120_000
+
+
+def open_window(qtbot, profile: str, data: Path, settings: Settings | None = None) -> tuple[MainWindow, list]:
+    bridge = EngineBridge(profile, data)
+    window = MainWindow(bridge, settings or Settings(), data / "settings.toml")
+    qtbot.addWidget(window)
+    events: list = []
+    bridge.event.connect(events.append)
+    window.show()
+    with qtbot.waitSignal(bridge.ready, timeout=LOAD_TIMEOUT_MS):
+        bridge.start()
+    return window, events
+
+
+def done(events: list, turn_id: str) -> bool:
+    return any(isinstance(e, TurnDone) and e.turn_id == turn_id for e in events)
+
+
+@pytest.fixture()
+def tiny_window(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    window, events = open_window(qtbot, str(tiny_saved_profile), tmp_path)
+    yield window, events
+    window.close()
+    window.bridge.shutdown()
+
+
+def test_the_window_opens_and_says_what_is_untrained(tiny_window):
+    window, _ = tiny_window
+    assert window.windowTitle() == "NExT-GPT Live"
+    assert window.status.badge.isVisible() and "untrained" in window.status.badge.text()
+    assert window.sidebar is not None
+
+
+def test_a_generated_image_shows_inline(qtbot, tiny_window):
+    window, events = tiny_window
+    window.send("draw a red circle", [], ["text", "image"])
+    turn_id = window.running
+    qtbot.waitUntil(lambda: done(events, turn_id), timeout=60_000)
+    assert any(isinstance(e, DecoderProgress) for e in events)
+    media = next(e for e in events if isinstance(e, MediaOutput))
+    assert Path(media.path).is_file()
+    assert window.chat.bubble(turn_id).media_widgets()["image"] is not None
+    assert not window.composer.busy()
+
+
+def test_an_attached_image_goes_with_the_text(qtbot, tiny_window, tmp_path: Path):
+    window, events = tiny_window
+    picture = tmp_path / "in.png"
+    Image.new("RGB", (40, 40), (40, 170, 70)).save(picture)
+    window.send("what is this?", [str(picture)], ["text"])
+    turn_id = window.running
+    qtbot.waitUntil(lambda: done(events, turn_id), timeout=60_000)
+    assert next(e for e in events if isinstance(e, TurnDone) and e.turn_id == turn_id).status == "done"
+    stored = window.history.turns(window.conversation_id)[-1]
+    assert [m.role for m in stored.media] == ["input"] and stored.media[0].modality == "image"
+
+
+def test_a_bad_attachment_is_an_error_bubble_and_the_window_carries_on(qtbot, tiny_window, tmp_path: Path):
+    window, events = tiny_window
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    window.send("look", [str(broken)], ["text"])
+    first = window.running
+    qtbot.waitUntil(lambda: done(events, first), timeout=30_000)
+    assert any("broken.png" in bubble.message for bubble in window.chat.errors())
+    window.send("hello", [], ["text"])
+    second = window.running
+    qtbot.waitUntil(lambda: done(events, second), timeout=30_000)
+    assert next(e for e in events if isinstance(e, TurnDone) and e.turn_id == second).status == "done"
+
+
+def test_stop_cancels_the_answer(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    window, events = open_window(qtbot, str(slow_video_profile(tiny_saved_profile, steps=200)), tmp_path)
+    try:
+        window.send("make a video", [], ["video"])
+        turn_id = window.running
+        qtbot.waitUntil(lambda: any(isinstance(e, DecoderProgress) for e in events), timeout=60_000)
+        window.composer.stop_button_click() if hasattr(window.composer, "stop_button_click") else window.stop()
+        qtbot.waitUntil(lambda: done(events, turn_id), timeout=30_000)
+        assert next(e for e in events if isinstance(e, TurnDone)).status == "interrupted"
+        assert not any(isinstance(e, MediaOutput) for e in events)
+        assert window.history.turns(window.conversation_id)[-1].status == "interrupted"
+    finally:
+        window.close()
+        window.bridge.shutdown()
+
+
+def test_text_streams_in_from_the_real_llm(qtbot, tmp_path: Path):
+    window, events = open_window(qtbot, "local", tmp_path)
+    try:
+        window.send("What is the capital of France?", [], ["text"])
+        turn_id = window.running
+        qtbot.waitUntil(lambda: done(events, turn_id), timeout=60_000)
+        assert len([e for e in events if isinstance(e, TextDelta)]) > 3  # token by token
+        assert "Paris" in window.chat.bubble(turn_id).text()
+    finally:
+        window.close()
+        window.bridge.shutdown()
+
+
+def test_live_with_file_sources_makes_a_turn(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    clip = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-s", "160", "-w", str(clip), "What do you see?"], check=True)
+    samples, rate = soundfile.read(clip, dtype="float32")
+    soundfile.write(clip, np.concatenate([np.zeros(rate // 2, np.float32), samples,
+                                          np.zeros(rate * 2, np.float32)]), rate)
+    camera = make_video(tmp_path / "camera.mp4", 4.0)
+    window, events = open_window(qtbot, str(tiny_saved_profile), tmp_path)
+    try:
+        window.live.set_choices(str(camera), str(clip))
+        window.live.live_toggled.emit(True)
+        qtbot.waitUntil(lambda: any(isinstance(e, Turn) for e in events), timeout=60_000)
+        turn = next(e for e in events if isinstance(e, Turn))
+        assert "see" in turn.text.lower()
+        qtbot.waitUntil(lambda: done(events, turn.id), timeout=60_000)
+        assert window.live.has_frame()  # the camera preview showed the video
+        assert window.chat.user_bubble(turn.id) is not None
+    finally:
+        window.close()
+        window.bridge.shutdown()
+
+
+def test_settings_persist_across_restarts(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    path = tmp_path / "settings.toml"
+    save_settings(Settings(profile=str(tiny_saved_profile), camera="/videos/door.mp4", speech=False), path)
+    restored = load_settings(path)
+    assert restored.camera == "/videos/door.mp4" and not restored.speech
+    window = MainWindow(EngineBridge(restored.profile, tmp_path), restored, path)
+    qtbot.addWidget(window)
+    assert window.live.camera_choice() == "/videos/door.mp4"

@@ -1,0 +1,182 @@
+"""The Qt side of the engine. The runtime (model, engine, history) lives on its own thread with its
+own event loop; the UI calls in through thread-safe methods and hears back through Qt signals,
+which Qt queues onto the UI thread. The UI thread never waits for a model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from assistant.frames import (
+    AudioChunk,
+    ErrorEvent,
+    Interruption,
+    SourceStatus,
+    SpeechOutput,
+    TurnDone,
+    VideoFrame,
+    new_id,
+)
+
+log = logging.getLogger(__name__)
+PREVIEW_INTERVAL_S = 1 / 15  # camera preview frames sent to the UI at most this often
+
+
+class EngineBridge(QObject):
+    opened = Signal(object)  # the History, once the runtime exists (the sidebar lists conversations)
+    loading = Signal(str, int, int)  # role loaded, done, total
+    ready = Signal(dict)  # Runtime.describe(): profile, device, untrained roles
+    failed = Signal(str)  # the runtime could not start: the message says why
+    event = Signal(object)  # every reply event and live frame worth showing
+    preview = Signal(object)  # camera frames (H, W, 3) uint8, throttled
+    level = Signal(float)  # microphone RMS, 0..1
+
+    def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False) -> None:
+        super().__init__()
+        self.profile = profile
+        self.data_dir = data_dir
+        self.speak = speak
+        self.runtime: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="engine", daemon=True)
+        self._session: Any = None
+        self._sources: list[Any] = []
+        self._player: Any = None
+        self._last_preview = 0.0
+
+    # lifecycle (UI thread) ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait(timeout=10)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    # requests (UI thread) ----------------------------------------------------------------------
+
+    def submit(self, text: str, paths: list[str], want: list[str] | None, conversation_id: str | None) -> str:
+        """Queues a turn and returns its id at once; its events arrive through `event`."""
+        turn_id = new_id()
+        self._call(self._submit(turn_id, text, paths, want, conversation_id))
+        return turn_id
+
+    def cancel(self, turn_id: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._cancel, turn_id)
+
+    def start_live(self, camera: str, microphone: str, conversation_id: str | None,
+                   want: list[str] | None = None) -> None:
+        self._call(self._live(camera, microphone, conversation_id, want))
+
+    def stop_live(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_sources)
+
+    def push_to_talk(self, pressed: bool) -> None:
+        if self._session is not None:
+            self._call(self._session.push_to_talk(pressed))
+
+    # the engine thread ---------------------------------------------------------------------------
+
+    def _call(self, coroutine: Any) -> None:
+        if self._loop is None:
+            coroutine.close()
+            self.failed.emit("the engine is not running")
+            return
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._started.set()
+        try:
+            from assistant.playback import SpeechPlayer
+            from assistant.runtime import Runtime  # torch and the model: seconds, off the UI thread
+
+            self.runtime = Runtime(self.profile, self.data_dir)
+            self.opened.emit(self.runtime.history)
+            await self.runtime.start()
+            self._player = SpeechPlayer() if self.speak else None
+            await self.runtime.load(lambda role, done, total: self.loading.emit(role, done, total))
+            self.ready.emit(self.runtime.describe())
+        except Exception as error:  # a missing model or a bad profile: the window says so and stays up
+            log.exception("the runtime could not start")
+            self.failed.emit(f"{type(error).__name__}: {error}")
+        await self._stop.wait()
+        self._stop_sources()
+        if self._player is not None:
+            self._player.close()
+        if self.runtime is not None:
+            await self.runtime.close()
+
+    async def _submit(self, turn_id: str, text: str, paths: list[str], want: list[str] | None,
+                      conversation_id: str | None) -> None:
+        try:
+            stream = await self.runtime.submit(turn_id, text, paths, want, conversation_id)
+        except Exception as error:  # a bad file, or no runtime: an error bubble, not a dead window
+            self.event.emit(ErrorEvent(turn_id, "bad_request", str(error)))
+            self.event.emit(TurnDone(turn_id, status="error"))
+            return
+        async for event in stream:
+            self._deliver(event)
+
+    def _cancel(self, turn_id: str) -> None:
+        if self.runtime is not None:
+            self.runtime.engine.cancel(turn_id, "stop")
+
+    async def _live(self, camera: str, microphone: str, conversation_id: str | None,
+                    want: list[str] | None) -> None:
+        from assistant.capture import open_camera, open_microphone
+        from assistant.live import LiveConfig, LiveSession
+
+        self._stop_sources()
+        self._sources = [open_camera(camera) if camera else None, open_microphone(microphone) if microphone else None]
+        config = LiveConfig(want=frozenset(want) if want is not None else None)
+        self._session = LiveSession(self.runtime.engine, *self._sources, config, conversation_id,
+                                    on_frame=self._observe)
+        try:
+            async for frame in self._session.events():
+                self._deliver(frame)
+        except Exception as error:
+            log.exception("the live session failed")
+            self.event.emit(SourceStatus("live", "error", str(error)))
+        finally:
+            self._session = None
+            self.event.emit(SourceStatus("live", "ended"))
+
+    def _stop_sources(self) -> None:
+        for source in self._sources:
+            if source is not None:
+                source.stop()
+        self._sources = []
+
+    def _observe(self, frame: object) -> None:
+        if isinstance(frame, VideoFrame):
+            now = time.monotonic()
+            if now - self._last_preview >= PREVIEW_INTERVAL_S:
+                self._last_preview = now
+                self.preview.emit(frame.pixels)
+        elif isinstance(frame, AudioChunk) and len(frame.samples):
+            self.level.emit(float(np.sqrt(np.mean(np.square(frame.samples)))))
+
+    def _deliver(self, event: object) -> None:
+        if self._player is not None and isinstance(event, SpeechOutput):
+            self._player.play(event.audio)
+        elif self._player is not None and isinstance(event, Interruption):
+            self._player.stop()
+        self.event.emit(event)
