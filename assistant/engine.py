@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from models import (
     AnyToAnyModel,
+    AudioData,
     DecodeProgress,
     GenerationCancelled,
+    ImageData,
     InputError,
     MediaResult,
     Modality,
     ModelRequest,
     ReplyDone,
+    VideoData,
 )
 from models import TextDelta as ModelTextDelta
 
@@ -51,6 +54,7 @@ from .speech_queue import SentenceSplitter
 
 log = logging.getLogger(__name__)
 _END = object()
+_INPUT_KINDS = {ImageData: "image", AudioData: "audio", VideoData: "video"}  # a live window's features are not kept
 
 
 @dataclass
@@ -190,6 +194,10 @@ class Engine:
         if self.history is not None and turn.conversation_id:
             self.history.start_turn(turn.conversation_id, turn.id, turn.text, turn.transcript,
                                     sorted(turn.want) if turn.want is not None else None)
+            for medium in turn.media:  # what the user gave, so a resumed conversation shows it
+                kind = _INPUT_KINDS.get(type(medium))
+                if kind is not None:
+                    self.history.save_media(turn.id, "input", kind, medium)
         if job.stop.is_set():
             self._finish_interrupted(job)
             return

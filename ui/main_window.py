@@ -35,7 +35,7 @@ from .sidebar import ConversationsSidebar
 from .status_bar import AssistantStatusBar
 
 log = logging.getLogger(__name__)
-UNTRAINED_NOTE = "made with untrained weights ({}): the pipeline works, the picture is not a trained model's"
+UNTRAINED_NOTE = "made with untrained weights ({}): it shows the pipeline working, not what a trained model makes"
 
 
 class MainWindow(QMainWindow):

@@ -58,8 +58,8 @@ def test_a_generated_image_shows_inline(qtbot, tiny_window):
     assert any(isinstance(e, DecoderProgress) for e in events)
     media = next(e for e in events if isinstance(e, MediaOutput))
     assert Path(media.path).is_file()
-    assert window.chat.bubble(turn_id).media_widgets()["image"] is not None
-    assert not window.composer.busy()
+    assert [entry.modality for entry in window.chat.bubble(turn_id).media] == ["image"]
+    assert not window.composer.busy
 
 
 def test_an_attached_image_goes_with_the_text(qtbot, tiny_window, tmp_path: Path):
@@ -81,7 +81,7 @@ def test_a_bad_attachment_is_an_error_bubble_and_the_window_carries_on(qtbot, ti
     window.send("look", [str(broken)], ["text"])
     first = window.running
     qtbot.waitUntil(lambda: done(events, first), timeout=30_000)
-    assert any("broken.png" in bubble.message for bubble in window.chat.errors())
+    assert any("broken.png" in bubble.text for bubble in window.chat.errors)
     window.send("hello", [], ["text"])
     second = window.running
     qtbot.waitUntil(lambda: done(events, second), timeout=30_000)
@@ -94,7 +94,7 @@ def test_stop_cancels_the_answer(qtbot, tiny_saved_profile: Path, tmp_path: Path
         window.send("make a video", [], ["video"])
         turn_id = window.running
         qtbot.waitUntil(lambda: any(isinstance(e, DecoderProgress) for e in events), timeout=60_000)
-        window.composer.stop_button_click() if hasattr(window.composer, "stop_button_click") else window.stop()
+        window.composer.stop_requested.emit()  # what the stop button sends
         qtbot.waitUntil(lambda: done(events, turn_id), timeout=30_000)
         assert next(e for e in events if isinstance(e, TurnDone)).status == "interrupted"
         assert not any(isinstance(e, MediaOutput) for e in events)
@@ -111,7 +111,7 @@ def test_text_streams_in_from_the_real_llm(qtbot, tmp_path: Path):
         turn_id = window.running
         qtbot.waitUntil(lambda: done(events, turn_id), timeout=60_000)
         assert len([e for e in events if isinstance(e, TextDelta)]) > 3  # token by token
-        assert "Paris" in window.chat.bubble(turn_id).text()
+        assert "Paris" in window.chat.bubble(turn_id).text
     finally:
         window.close()
         window.bridge.shutdown()
@@ -147,3 +147,23 @@ def test_settings_persist_across_restarts(qtbot, tiny_saved_profile: Path, tmp_p
     window = MainWindow(EngineBridge(restored.profile, tmp_path), restored, path)
     qtbot.addWidget(window)
     assert window.live.camera_choice() == "/videos/door.mp4"
+
+
+def test_screenshots_of_the_main_states(qtbot, tiny_window, tmp_path: Path):
+    from tests.ui.screens import is_blank, save_screenshot
+    from ui.settings_dialog import SettingsDialog
+
+    window, events = tiny_window
+    window.resize(1280, 800)
+    shots = [save_screenshot(window, "window-empty")]
+    picture = tmp_path / "cat.png"
+    Image.new("RGB", (64, 48), (230, 200, 30)).save(picture)
+    window.send("Here is a picture. Make an image, a sound and a video.", [str(picture)],
+                ["text", "image", "audio", "video"])
+    turn_id = window.running
+    qtbot.waitUntil(lambda: done(events, turn_id), timeout=60_000)
+    shots.append(save_screenshot(window, "window-conversation"))
+    dialog = SettingsDialog(window.settings, ["local", "full", "tiny"], ["0"], ["default"], window)
+    qtbot.addWidget(dialog)
+    shots.append(save_screenshot(dialog, "window-settings"))
+    assert all(not is_blank(shot) for shot in shots)
