@@ -38,8 +38,10 @@ class EngineBridge(QObject):
     preview = Signal(object)  # camera frames (H, W, 3) uint8, throttled
     level = Signal(float)  # microphone RMS, 0..1
 
-    def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False) -> None:
+    def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False,
+                 keep_days: int = 0) -> None:
         super().__init__()
+        self.keep_days = keep_days  # conversations untouched this long are removed at start (0: keep all)
         self.profile = profile
         self.data_dir = data_dir
         self.speak = speak
@@ -60,9 +62,10 @@ class EngineBridge(QObject):
         self._started.wait(timeout=10)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
+        if self._stop is not None:
+            self._post(self._stop.set)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     # requests (UI thread) ----------------------------------------------------------------------
 
@@ -73,16 +76,14 @@ class EngineBridge(QObject):
         return turn_id
 
     def cancel(self, turn_id: str) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._cancel, turn_id)
+        self._post(self._cancel, turn_id)
 
     def start_live(self, camera: str, microphone: str, conversation_id: str | None,
                    want: list[str] | None = None) -> None:
         self._call(self._live(camera, microphone, conversation_id, want))
 
     def stop_live(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._stop_sources)
+        self._post(self._stop_sources)
 
     def push_to_talk(self, pressed: bool) -> None:
         if self._session is not None:
@@ -90,8 +91,16 @@ class EngineBridge(QObject):
 
     # the engine thread ---------------------------------------------------------------------------
 
+    def _running(self) -> bool:
+        return self._loop is not None and not self._loop.is_closed()
+
+    def _post(self, function: Any, *args: Any) -> None:
+        """Runs `function` on the engine thread; nothing when the engine has stopped (window closing)."""
+        if self._running():
+            self._loop.call_soon_threadsafe(function, *args)
+
     def _call(self, coroutine: Any) -> None:
-        if self._loop is None:
+        if not self._running():
             coroutine.close()
             self.failed.emit("the engine is not running")
             return
@@ -109,6 +118,9 @@ class EngineBridge(QObject):
             from assistant.runtime import Runtime  # torch and the model: seconds, off the UI thread
 
             self.runtime = Runtime(self.profile, self.data_dir)
+            if self.keep_days > 0:
+                removed = self.runtime.history.prune(self.keep_days)
+                log.info("removed %d conversations older than %d days", removed, self.keep_days)
             self.opened.emit(self.runtime.history)
             await self.runtime.start()
             self._player = SpeechPlayer() if self.speak else None

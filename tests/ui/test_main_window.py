@@ -127,13 +127,16 @@ def test_live_with_file_sources_makes_a_turn(qtbot, tiny_saved_profile: Path, tm
     window, events = open_window(qtbot, str(tiny_saved_profile), tmp_path)
     try:
         window.live.set_choices(str(camera), str(clip))
-        window.live.live_toggled.emit(True)
+        window.live.live_button.click()  # the Live button, as a person presses it
         qtbot.waitUntil(lambda: any(isinstance(e, Turn) for e in events), timeout=60_000)
         turn = next(e for e in events if isinstance(e, Turn))
         assert "see" in turn.text.lower()
         qtbot.waitUntil(lambda: done(events, turn.id), timeout=60_000)
         assert window.live.has_frame()  # the camera preview showed the video
         assert window.chat.user_bubble(turn.id) is not None
+        from tests.ui.screens import is_blank, save_screenshot
+
+        assert not is_blank(save_screenshot(window, "window-live"))
     finally:
         window.close()
         window.bridge.shutdown()
@@ -167,3 +170,12 @@ def test_screenshots_of_the_main_states(qtbot, tiny_window, tmp_path: Path):
     qtbot.addWidget(dialog)
     shots.append(save_screenshot(dialog, "window-settings"))
     assert all(not is_blank(shot) for shot in shots)
+
+
+def test_closing_after_the_engine_stopped_is_quiet(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    window, _ = open_window(qtbot, str(tiny_saved_profile), tmp_path)
+    window.bridge.shutdown()
+    window.stop()
+    window.bridge.cancel("nothing")
+    window.close()  # used to raise "Event loop is closed" from closeEvent
+    assert not window.bridge._thread.is_alive()
