@@ -16,7 +16,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.file_choosers import ask_for_audio_file, ask_for_video_file
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ CAPTURE_COLOUR = "#d32f2f"
 METER_FLOOR_DB = -60.0  # the meter's empty end; its full end is 0 dBFS
 METER_DECAY_PER_TICK = 0.05  # of the meter's length, every METER_TICK_MS: empties in about 0.7 s
 METER_TICK_MS = 33
-VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.ts *.flv *.gif);;All files (*)"
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff);;All files (*)"
 
 
 def meter_fraction(rms: float) -> float:
@@ -279,13 +278,11 @@ class LivePanel(QWidget):
 
     def choose_video_file(self) -> str | None:
         """Ask for a video file to stand in for the camera; None when cancelled."""
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a video file", "", VIDEO_FILTER)
-        return path or None
+        return ask_for_video_file(self)
 
     def choose_audio_file(self) -> str | None:
         """Ask for an audio file to stand in for the microphone; None when cancelled."""
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an audio file", "", AUDIO_FILTER)
-        return path or None
+        return ask_for_audio_file(self)
 
     # camera preview --------------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.live_panel import AUDIO_FILTER, CAMERA, MICROPHONE, VIDEO_FILTER, SourceCombo
+from ui.file_choosers import ask_for_audio_file, ask_for_video_file
+from ui.live_panel import CAMERA, MICROPHONE, SourceCombo
 from ui.settings_store import MAX_KEEP_DAYS, MqttSettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -175,13 +176,11 @@ class SettingsDialog(QDialog):
 
     def choose_video_file(self) -> str | None:
         """Ask for a video file to stand in for the camera; None when cancelled."""
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a video file", "", VIDEO_FILTER)
-        return path or None
+        return ask_for_video_file(self)
 
     def choose_audio_file(self) -> str | None:
         """Ask for an audio file to stand in for the microphone; None when cancelled."""
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an audio file", "", AUDIO_FILTER)
-        return path or None
+        return ask_for_audio_file(self)
 
     def choose_password_file(self) -> str | None:
         """Ask for the file that holds the MQTT password; None when cancelled."""

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
+from tests.ui.screens import is_blank, save_screenshot
 from ui.live_panel import NO_CAMERA_TEXT, LivePanel, SourceCombo, meter_fraction, source_label
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def not_blank(image) -> bool:
-    """Whether a grabbed QImage/QPixmap has visible content: its pixels vary (std > 2)."""
-    image = image.toImage() if hasattr(image, "toImage") else image
-    image = image.convertToFormat(image.Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    pixels = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
-    return float(pixels[:, : width * 3].std()) > 2.0
 
 
 def test_pattern(height: int, width: int) -> np.ndarray:
@@ -201,7 +189,4 @@ def test_live_panel_screenshot(panel):
     panel.set_state("listening")
     panel.set_capturing(camera=True, microphone=True)
     panel.set_live(True)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = panel.grab()
-    assert shot.save(str(ARTIFACTS / "live_panel.png"))
-    assert not_blank(shot)
+    assert not is_blank(save_screenshot(panel, "live_panel"))

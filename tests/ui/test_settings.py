@@ -5,26 +5,14 @@ from __future__ import annotations
 import copy
 import logging
 import tomllib
-from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
+from tests.ui.screens import is_blank, save_screenshot
 from ui.settings_dialog import SettingsDialog
 from ui.settings_store import MqttSettings, Settings, config_path, dumps, load_settings, save_settings
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def not_blank(image) -> bool:
-    """Whether a grabbed QImage/QPixmap has visible content: its pixels vary (std > 2)."""
-    image = image.toImage() if hasattr(image, "toImage") else image
-    image = image.convertToFormat(image.Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    pixels = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
-    return float(pixels[:, : width * 3].std()) > 2.0
 
 
 def click_check_box(qtbot, box) -> None:
@@ -210,7 +198,4 @@ def test_mqtt_fields_are_disabled_until_enabled(dialog, qtbot):
 
 
 def test_dialog_screenshot(dialog):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = dialog.grab()
-    assert shot.save(str(ARTIFACTS / "settings.png"))
-    assert not_blank(shot)
+    assert not is_blank(save_screenshot(dialog, "settings"))
