@@ -182,8 +182,11 @@ class Engine:
             self._running.add(job.turn.id)
             try:
                 await self._run(job)
-            except Exception:  # the pool carries on whatever one turn does
+            except InputError as error:  # e.g. history refused the turn: an unknown conversation id
+                self._fail(job, "bad_request", str(error))
+            except Exception as error:  # the pool carries on whatever one turn does
                 log.exception("turn %s failed outside the model call", job.turn.id)
+                self._fail(job, "internal", f"{type(error).__name__}: {error}")
             finally:
                 self._running.discard(job.turn.id)
                 self._jobs.pop(job.turn.id, None)
@@ -236,6 +239,11 @@ class Engine:
         job.timings["model_ms"] = round(job.model_ms, 1)
         job.timings["engine_total_ms"] = _ms_since(job.submitted)
         self._emit(job, TurnDone(turn.id, dict(job.timings), status=status))
+
+    def _fail(self, job: _Job, code: str, message: str) -> None:
+        """Every turn's stream ends with TurnDone, even when the turn failed before the model ran."""
+        self._emit(job, ErrorEvent(job.turn.id, code, message))
+        self._emit(job, TurnDone(job.turn.id, dict(job.timings), status="error"))
 
     def _finish_interrupted(self, job: _Job) -> None:
         self._emit(job, Interruption(job.turn.id, reason=job.reason or "stop"))

@@ -116,3 +116,17 @@ async def test_turns_and_their_media_persist_and_feed_the_next_turn(tiny_model, 
     assert history.messages(conversation)[:2] == [{"role": "user", "content": "draw a circle"},
                                                   {"role": "assistant", "content": reply}]
     history.close()
+
+
+async def test_a_turn_history_refuses_still_ends_with_an_error(tiny_model, tmp_path):
+    from assistant.history import History
+
+    history = History(tmp_path / "data")
+    async with Engine(tiny_model, history=history) as engine:
+        events = await collect(engine.submit(Turn(text="hi", conversation_id="no-such-conversation")))
+        error = next(e for e in events if isinstance(e, ErrorEvent))
+        assert error.code == "bad_request" and "no-such-conversation" in error.message
+        assert isinstance(events[-1], TurnDone) and events[-1].status == "error"
+        after = await collect(engine.submit(Turn(text="hello", want=frozenset({"text"}))))
+        assert after[-1].status == "done"
+    history.close()
