@@ -1,0 +1,246 @@
+"""The MQTT bridge: subscribes to device requests, runs them through the engine, publishes the replies.
+
+Topics (prefix configurable): requests on `<prefix>/<device>/request` (JSON) and
+`<prefix>/<device>/request/<modality>` (raw media); replies to the MQTT 5 response topic with the
+correlation data echoed, else to `<prefix>/<device>/reply`; the latest generated image, retained, on
+`<prefix>/<device>/image`; availability, retained, on `<prefix>/status` (`online` / `offline`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from models.media import encode_png
+
+from ..engine import Engine
+from ..frames import MediaOutput, Turn, new_id
+from ..turn_inputs import prepare_inputs
+from .replies import error_payload, reply_payload
+from .requests import (
+    DEFAULT_MAX_MEDIA,
+    DEFAULT_MAX_PAYLOAD,
+    MqttRequest,
+    RequestError,
+    parse_raw_media,
+    parse_request,
+    request_id_of,
+)
+
+log = logging.getLogger(__name__)
+BACKOFF_START_S = 1.0
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass
+class BridgeConfig:
+    """Where the broker is, how to log in, and what the bridge accepts from devices."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    prefix: str = "nextgpt"
+    client_id: str | None = None
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    allow_devices: set[str] | None = None  # None: every device may ask
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+    max_media: int = DEFAULT_MAX_MEDIA
+    rate_per_minute: int = 30  # requests per device per rolling minute
+
+    def __repr__(self) -> str:  # credentials never reach a log line
+        return f"BridgeConfig(host={self.host!r}, port={self.port}, prefix={self.prefix!r})"
+
+
+@dataclass(frozen=True)
+class ReplyAddress:
+    """Where one request's replies go: a topic, and the MQTT 5 correlation data to echo (if any)."""
+
+    topic: str
+    correlation: bytes | None = None
+
+
+class RateLimiter:
+    """At most `per_minute` events per key in any rolling 60 seconds."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = self._clock()
+        seen = self._seen.setdefault(key, deque())
+        while seen and now - seen[0] >= 60.0:
+            seen.popleft()
+        if len(seen) >= self.per_minute:
+            return False
+        seen.append(now)
+        return True
+
+
+class MqttBridge:
+    """Connects the engine to an MQTT broker; `run(stop)` serves until `stop` is set, reconnecting."""
+
+    def __init__(self, engine: Engine, model: Any, config: BridgeConfig) -> None:
+        self.engine = engine
+        self.model = model
+        self.config = config
+        self.prefix = config.prefix.strip("/")
+        self.status_topic = f"{self.prefix}/status"
+        self._limiter = RateLimiter(config.rate_per_minute)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()  # set while subscribed and serving (tests wait on it)
+
+    # connection ---------------------------------------------------------------------------------
+
+    def _client(self) -> aiomqtt.Client:
+        c = self.config
+        tls = None
+        if c.tls_ca or c.tls_cert or c.tls_key:
+            tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key)
+        return aiomqtt.Client(
+            c.host, c.port, username=c.username, password=c.password,
+            identifier=c.client_id or f"nextgpt-bridge-{new_id()}",
+            protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls,
+            will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serves until `stop` is set; reconnects with backoff (1 s doubling to 30 s) when the broker goes."""
+        backoff = BACKOFF_START_S
+        while not stop.is_set():
+            try:
+                async with self._client() as client:
+                    log.info("connected to MQTT broker %s:%s", self.config.host, self.config.port)
+                    backoff = BACKOFF_START_S
+                    await self._serve(client, stop)
+                    await client.publish(self.status_topic, b"offline", qos=1, retain=True)
+                    log.info("MQTT bridge stopped")
+                    return
+            except aiomqtt.MqttError as error:
+                self.connected.clear()
+                await self._cancel_tasks()
+                log.warning("MQTT broker %s:%s unreachable (%s); retrying in %g s",
+                            self.config.host, self.config.port, error, backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            except TimeoutError:
+                pass
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        await client.subscribe(f"{self.prefix}/+/request", qos=1)
+        await client.subscribe(f"{self.prefix}/+/request/+", qos=1)
+        self.connected.set()
+        receiving = asyncio.create_task(self._receive(client))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            self.connected.clear()
+        if receiving.done():
+            receiving.result()  # the connection ended: raises MqttError for run() to reconnect
+            raise aiomqtt.MqttError("the message stream ended")
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+        await self._cancel_tasks()
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            task = asyncio.create_task(self._handle_safely(client, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # one message --------------------------------------------------------------------------------
+
+    async def _handle_safely(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Handles one message; nothing in it can end the bridge."""
+        try:
+            await self._handle(client, message)
+        except asyncio.CancelledError:
+            raise
+        except aiomqtt.MqttError as error:
+            log.warning("could not publish a reply on %s: %s", message.topic, error)
+        except Exception:
+            log.exception("handling a message on %s failed", message.topic)
+
+    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(self.prefix + "/") else []
+        if len(parts) not in (2, 3) or parts[1] != "request" or not parts[0]:
+            log.warning("ignoring a message on unexpected topic %s", topic)
+            return
+        device = parts[0]
+        address = self._reply_address(device, message)
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+
+        async def refuse(code: str, text: str) -> None:
+            log.info("refused a request from %s: %s (%s)", device, code, text)
+            request_id = (request_id_of(payload) if len(parts) == 2 and len(payload) <= self.config.max_payload
+                          else None) or new_id()
+            await self._publish(client, address, error_payload(request_id, code, text))
+
+        if self.config.allow_devices is not None and device not in self.config.allow_devices:
+            await refuse("unauthorized", f"device {device!r} is not allowed")
+            return
+        if not self._limiter.allow(device):
+            await refuse("rate_limited", f"over {self.config.rate_per_minute} requests a minute; try again later")
+            return
+        try:
+            if len(parts) == 3:
+                request = await asyncio.to_thread(parse_raw_media, payload, parts[2],
+                                                  max_payload=self.config.max_payload)
+            else:
+                request = await asyncio.to_thread(parse_request, payload, max_payload=self.config.max_payload,
+                                                  max_media=self.config.max_media)
+        except RequestError as error:
+            await refuse(error.code, error.message)
+            return
+        await self._answer(client, device, address, request)
+
+    async def _answer(self, client: aiomqtt.Client, device: str, address: ReplyAddress,
+                      request: MqttRequest) -> None:
+        prepared = await self.engine.run_on_device(prepare_inputs, self.model, request.text, list(request.media))
+        turn = Turn(text=prepared.text, media=tuple(prepared.media), want=request.want,
+                    conversation_id=request.session, transcript=prepared.transcript)
+        log.info("device %s request %s → turn %s", device, request.id, turn.id)
+        async for event in self.engine.submit(turn):
+            payload = await asyncio.to_thread(reply_payload, event, request.id)
+            if payload is not None:
+                await self._publish(client, address, payload)
+            if isinstance(event, MediaOutput) and event.modality == "image":
+                png = await asyncio.to_thread(encode_png, event.media)
+                await client.publish(f"{self.prefix}/{device}/image", png, qos=1, retain=True)
+
+    def _reply_address(self, device: str, message: aiomqtt.Message) -> ReplyAddress:
+        properties = message.properties
+        response_topic = getattr(properties, "ResponseTopic", None) if properties is not None else None
+        if response_topic:
+            return ReplyAddress(response_topic, getattr(properties, "CorrelationData", None))
+        return ReplyAddress(f"{self.prefix}/{device}/reply")
+
+    async def _publish(self, client: aiomqtt.Client, address: ReplyAddress, payload: bytes) -> None:
+        properties = None
+        if address.correlation is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = address.correlation
+        await client.publish(address.topic, payload, qos=1, properties=properties)

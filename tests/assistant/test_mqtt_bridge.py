@@ -1,0 +1,289 @@
+"""The MQTT bridge against a real mosquitto on a free loopback port, with the tiny model and a real engine:
+round trips over MQTT 5 and 3.1.1, media in and out, raw media, malformed requests, allowlist, rate
+limit and availability."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import numpy as np
+import pytest
+import pytest_asyncio
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from assistant.engine import Engine
+from assistant.frames import SpeechOutput
+from assistant.mqtt import BridgeConfig, MqttBridge, reply_payload
+from models.media import AudioData, ImageData, encode_png, read_image
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+PNG = encode_png(ImageData(np.full((16, 16, 3), 120, np.uint8)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """A real mosquitto child process on 127.0.0.1:`port`, started from a config file it writes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = _free_port()
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                             "log_dest stdout\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:  # until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError("mosquitto did not start") from None
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path):
+    """The running broker; killed at teardown."""
+    broker = Broker(tmp_path)
+    broker.start()
+    yield broker
+    broker.kill()
+
+
+@pytest.fixture
+def broker(mosquitto: Broker) -> int:
+    """The broker's port."""
+    return mosquitto.port
+
+
+@pytest_asyncio.fixture
+async def serve(broker: int, tiny_model) -> AsyncIterator[Callable[..., Any]]:
+    """Starts bridges on the broker (`await serve(**config)`); stops them (and their engines) at teardown."""
+    running: list[tuple[asyncio.Event, asyncio.Task[None], Engine]] = []
+
+    async def start(**options: Any) -> MqttBridge:
+        engine = Engine(tiny_model)
+        await engine.start()
+        bridge = MqttBridge(engine, tiny_model, BridgeConfig(host="127.0.0.1", port=broker, **options))
+        stop = asyncio.Event()
+        task = asyncio.create_task(bridge.run(stop))
+        running.append((stop, task, engine))
+        await asyncio.wait_for(bridge.connected.wait(), 10)
+        return bridge
+
+    async def stop_all() -> None:
+        while running:
+            stop, task, engine = running.pop()
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await engine.close()
+
+    start.stop_all = stop_all  # type: ignore[attr-defined]
+    yield start
+    await stop_all()
+
+
+def client(port: int, v5: bool = True) -> aiomqtt.Client:
+    protocol = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
+    return aiomqtt.Client("127.0.0.1", port, identifier=f"test-{uuid.uuid4().hex[:8]}", protocol=protocol)
+
+
+async def replies_until_end(c: aiomqtt.Client, count: int = 1, timeout: float = 30) -> list[aiomqtt.Message]:
+    """Messages until `count` requests ended (a `done`, or an error with no turn behind it)."""
+    got: list[aiomqtt.Message] = []
+    ended = 0
+    async with asyncio.timeout(timeout):
+        async for message in c.messages:
+            got.append(message)
+            reply = json.loads(message.payload)
+            if reply["type"] == "done" or (reply["type"] == "error" and reply["code"] != "busy"):
+                ended += 1
+                if ended == count:
+                    return got
+    return got
+
+
+async def ask(port: int, device: str, body: dict[str, Any] | bytes, topic_suffix: str = "") -> list[dict[str, Any]]:
+    """One request over MQTT 5 with a response topic; its replies (correlation data checked)."""
+    async with client(port) as c:
+        response_topic = f"test/{uuid.uuid4().hex[:8]}/replies"
+        await c.subscribe(response_topic, qos=1)
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.ResponseTopic = response_topic
+        properties.CorrelationData = b"corr-42"
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        await c.publish(f"nextgpt/{device}/request{topic_suffix}", payload, qos=1, properties=properties)
+        messages = await replies_until_end(c)
+    assert all(m.properties.CorrelationData == b"corr-42" for m in messages)
+    return [json.loads(m.payload) for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_text_round_trip_over_mqtt5_echoes_correlation(serve, broker):
+    await serve()
+    replies = await ask(broker, "kitchen", {"id": "q1", "text": "hello"})
+    assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+    assert all(r["id"] == "q1" for r in replies)
+    assert isinstance(replies[1]["text"], str) and replies[-1]["status"] == "done"
+    assert replies[-1]["timings_ms"]["model_ms"] > 0
+
+
+@pytest.mark.asyncio
+async def test_mqtt311_client_gets_replies_on_the_reply_topic(serve, broker):
+    await serve()
+    async with client(broker, v5=False) as c:
+        await c.subscribe("nextgpt/hall/reply", qos=1)
+        await c.publish("nextgpt/hall/request", json.dumps({"text": "hi"}).encode(), qos=1)
+        replies = [json.loads(m.payload) for m in await replies_until_end(c)]
+    assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+    assert len({r["id"] for r in replies}) == 1 and replies[0]["id"]  # one made-up id for the whole turn
+
+
+@pytest.mark.asyncio
+async def test_image_in_image_out_and_the_retained_latest_image(serve, broker):
+    await serve()
+    body = {"id": "img", "text": "draw this", "want": ["image"],
+            "media": [{"modality": "image", "mime": "image/png", "data": base64.b64encode(PNG).decode()}]}
+    replies = await ask(broker, "frame", body)
+    media = [r for r in replies if r["type"] == "media"]
+    assert [(m["modality"], m["mime"]) for m in media] == [("image", "image/png")]
+    png = base64.b64decode(media[0]["data"])
+    assert png.startswith(b"\x89PNG") and read_image(png).pixels.ndim == 3
+    async with client(broker) as c:
+        await c.subscribe("nextgpt/frame/image", qos=1)
+        async with asyncio.timeout(5):
+            message = await anext(aiter(c.messages))
+    assert message.retain and message.payload == png
+
+
+@pytest.mark.asyncio
+async def test_raw_media_topic_asks_for_a_description(serve, broker):
+    await serve()
+    replies = await ask(broker, "doorbell", PNG, topic_suffix="/image")
+    assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+
+
+def _media(modality: str, data: str) -> dict[str, Any]:
+    return {"text": "x", "media": [{"modality": modality, "mime": "image/png", "data": data}]}
+
+
+MALFORMED: list[tuple[str, bytes, str]] = [
+    ("not json", b"{not json", "bad_request"),
+    ("not utf-8", b"\xff\xfe\x00", "bad_request"),
+    ("not an object", b"[1, 2]", "bad_request"),
+    ("wrong type", json.dumps({"text": 5}).encode(), "bad_request"),
+    ("id too long", json.dumps({"id": "x" * 65, "text": "hi"}).encode(), "bad_request"),
+    ("bad base64", json.dumps(_media("image", "!!not base64!!")).encode(), "bad_request"),
+    ("undecodable media", json.dumps(_media("image", base64.b64encode(b"no image").decode())).encode(),
+     "bad_request"),
+    ("unknown modality", json.dumps(_media("smell", base64.b64encode(PNG).decode())).encode(), "bad_request"),
+    ("unknown want", json.dumps({"text": "hi", "want": ["smell"]}).encode(), "bad_request"),
+    ("nothing to answer", json.dumps({"id": "empty"}).encode(), "bad_request"),
+    ("too many media", json.dumps({"media": [_media("image", "")["media"][0]] * 5}).encode(), "bad_request"),
+    ("too deep", json.dumps({"text": "hi", "session": [[[[[[[[["deep"]]]]]]]]]}).encode(), "bad_request"),
+    ("very deep", b"[" * 100_000 + b"]" * 100_000, "bad_request"),
+    ("too large", json.dumps({"text": "y" * 300_000}).encode(), "too_large"),
+]
+
+
+@pytest.mark.asyncio
+async def test_every_malformed_request_gets_its_error_and_the_bridge_carries_on(serve, broker):
+    await serve(max_payload=200_000, rate_per_minute=1000)
+    for name, payload, code in MALFORMED:
+        replies = await ask(broker, "toaster", payload)
+        assert [(r["type"], r["code"]) for r in replies] == [("error", code)], name
+    assert (await ask(broker, "toaster", json.dumps({"id": "empty"}).encode()))[0]["id"] == "empty"
+    replies = await ask(broker, "toaster", {"id": "after", "text": "still there?"})
+    assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+
+
+@pytest.mark.asyncio
+async def test_a_device_outside_the_allowlist_is_unauthorized(serve, broker):
+    await serve(allow_devices={"kitchen"})
+    refused = await ask(broker, "garage", {"id": "g", "text": "open"})
+    assert [(r["type"], r["code"], r["id"]) for r in refused] == [("error", "unauthorized", "g")]
+    assert [r["type"] for r in await ask(broker, "kitchen", {"text": "hi"})] == ["accepted", "text", "done"]
+
+
+@pytest.mark.asyncio
+async def test_requests_over_the_rate_are_rate_limited(serve, broker):
+    await serve(rate_per_minute=2)
+    for _ in range(2):
+        assert (await ask(broker, "chatty", {"text": "hi"}))[-1]["type"] == "done"
+    refused = await ask(broker, "chatty", {"text": "hi"})
+    assert [(r["type"], r["code"]) for r in refused] == [("error", "rate_limited")]
+    assert (await ask(broker, "quiet", {"text": "hi"}))[-1]["type"] == "done"  # the limit is per device
+
+
+async def _retained_status(port: int) -> bytes:
+    async with client(port) as c:
+        await c.subscribe("nextgpt/status", qos=1)
+        async with asyncio.timeout(5):
+            message = await anext(aiter(c.messages))
+    assert message.retain
+    return message.payload
+
+
+@pytest.mark.asyncio
+async def test_availability_is_online_then_offline_after_shutdown(serve, broker):
+    await serve()
+    assert await _retained_status(broker) == b"online"
+    await serve.stop_all()
+    assert await _retained_status(broker) == b"offline"
+
+
+@pytest.mark.asyncio
+async def test_the_bridge_survives_its_stream_of_replies_being_dropped(serve, broker):
+    """A client that asks and leaves at once: the bridge still answers the next one."""
+    await serve()
+    async with client(broker) as c:
+        await c.publish("nextgpt/ghost/request", json.dumps({"text": "hi"}).encode(), qos=1)
+    assert (await ask(broker, "ghost", {"text": "hi"}))[-1]["type"] == "done"
+
+
+def test_speech_is_a_wav_media_reply():
+    """(The tiny model's answers are often empty, so speech is checked on the reply encoder.)"""
+    event = SpeechOutput("turn", AudioData(np.zeros(1600, np.float32), 16000), 0, "Hello.")
+    reply = json.loads(reply_payload(event, "q9"))
+    assert (reply["id"], reply["type"], reply["modality"], reply["mime"]) == ("q9", "media", "speech", "audio/wav")
+    assert base64.b64decode(reply["data"]).startswith(b"RIFF")
+
+
+@pytest.mark.asyncio
+async def test_the_bridge_reconnects_when_the_broker_comes_back(serve, mosquitto):
+    bridge = await serve()
+    mosquitto.kill()
+    async with asyncio.timeout(5):
+        while bridge.connected.is_set():
+            await asyncio.sleep(0.05)
+    mosquitto.start()  # same port; the bridge retries after 1 s
+    await asyncio.wait_for(bridge.connected.wait(), 10)
+    assert await _retained_status(mosquitto.port) == b"online"
+    assert (await ask(mosquitto.port, "kitchen", {"text": "back?"}))[-1]["type"] == "done"
