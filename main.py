@@ -40,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--conversation", default=None, help="resume this conversation id")
     live.add_argument("--json", action="store_true", help="one JSON object per line per event")
 
+    serve = commands.add_parser("serve", help="the MQTT bridge: smart-home devices send inputs, get outputs")
+    serve.add_argument("--broker", default="localhost:1883", help="HOST:PORT of the MQTT broker")
+    serve.add_argument("--username", default=None)
+    serve.add_argument("--password-file", default=None, help="a file holding the broker password")
+    serve.add_argument("--tls-ca", default=None, help="CA certificate: connect with TLS")
+    serve.add_argument("--tls-cert", default=None, help="client certificate")
+    serve.add_argument("--tls-key", default=None, help="client key")
+    serve.add_argument("--prefix", default="nextgpt", help="topic prefix (default nextgpt)")
+    serve.add_argument("--profile", default="local")
+    serve.add_argument("--allow", action="append", default=None, metavar="DEVICE",
+                       help="only these device ids are served (repeatable; default: all)")
+
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
     app.add_argument("--data", type=Path, default=None, help="history folder")
@@ -86,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_live(LiveOptions(args.camera, args.mic, args.seconds, args.speak, args.want, args.profile,
                                         args.data, args.conversation, args.json))
+        if args.command == "serve":
+            from assistant.cli.serve import run_serve
+
+            return run_serve(args.broker, username=args.username, password_file=args.password_file,
+                             tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key, prefix=args.prefix,
+                             profile=args.profile, allow=args.allow)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

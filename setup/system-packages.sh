@@ -6,6 +6,7 @@ packages=(
   libportaudio2   # sounddevice fails at import without it
   espeak-ng       # speech clips made by the tests
   libpulse0       # QtMultimedia (the inline audio and video players) fails to load without it
+  mosquitto       # the MQTT tests start a real broker
 )
 missing=()
 for package in "${packages[@]}"; do
