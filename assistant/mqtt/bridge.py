@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -58,9 +60,27 @@ class BridgeConfig:
     max_payload: int = DEFAULT_MAX_PAYLOAD
     max_media: int = DEFAULT_MAX_MEDIA
     rate_per_minute: int = 30  # requests per device per rolling minute
+    share_group: str | None = None  # MQTT 5 shared subscription: bridges in one group split the devices' requests
+    session_expiry_s: int = 86_400  # the broker keeps our session (and queues requests) this long while we are away
+
+    def identifier(self) -> str:
+        """A stable client id: the broker finds our persistent session under it after a restart."""
+        if self.client_id:
+            return self.client_id
+        return "nextgpt-bridge-" + re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40]
 
     def __repr__(self) -> str:  # credentials never reach a log line
         return f"BridgeConfig(host={self.host!r}, port={self.port}, prefix={self.prefix!r})"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message waiting in the outbox: published once the broker is there."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+    correlation: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,9 @@ class MqttBridge:
         self.status_topic = f"{self.prefix}/status"
         self._limiter = RateLimiter(config.rate_per_minute)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outbox: deque[Outgoing] = deque()  # replies survive a lost connection and go out on reconnect
+        self._outbox_ready = asyncio.Event()
+        self.handled = 0  # requests this bridge answered (shared subscriptions split them)
         self.connected = asyncio.Event()  # set while subscribed and serving (tests wait on it)
 
     # connection ---------------------------------------------------------------------------------
@@ -110,10 +133,11 @@ class MqttBridge:
         tls = None
         if c.tls_ca or c.tls_cert or c.tls_key:
             tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key)
+        session = Properties(PacketTypes.CONNECT)
+        session.SessionExpiryInterval = c.session_expiry_s
         return aiomqtt.Client(
-            c.host, c.port, username=c.username, password=c.password,
-            identifier=c.client_id or f"nextgpt-bridge-{new_id()}",
-            protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls,
+            c.host, c.port, username=c.username, password=c.password, identifier=c.identifier(),
+            protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls, clean_start=False, properties=session,
             will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
         )
 
@@ -129,9 +153,8 @@ class MqttBridge:
                     await client.publish(self.status_topic, b"offline", qos=1, retain=True)
                     log.info("MQTT bridge stopped")
                     return
-            except aiomqtt.MqttError as error:
+            except aiomqtt.MqttError as error:  # requests in flight carry on; their replies wait in the outbox
                 self.connected.clear()
-                await self._cancel_tasks()
                 log.warning("MQTT broker %s:%s unreachable (%s); retrying in %g s",
                             self.config.host, self.config.port, error, backoff)
             try:
@@ -142,28 +165,51 @@ class MqttBridge:
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         await client.publish(self.status_topic, b"online", qos=1, retain=True)
-        await client.subscribe(f"{self.prefix}/+/request", qos=1)
-        await client.subscribe(f"{self.prefix}/+/request/+", qos=1)
+        share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
+        await client.subscribe(f"{share}{self.prefix}/+/request", qos=1)
+        await client.subscribe(f"{share}{self.prefix}/+/request/+", qos=1)
         self.connected.set()
-        receiving = asyncio.create_task(self._receive(client))
+        workers = {asyncio.create_task(self._receive(client)), asyncio.create_task(self._drain(client))}
         stopping = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
             self.connected.clear()
-        if receiving.done():
-            receiving.result()  # the connection ended: raises MqttError for run() to reconnect
-            raise aiomqtt.MqttError("the message stream ended")
-        receiving.cancel()
-        await asyncio.gather(receiving, return_exceptions=True)
+        if any(worker.done() for worker in workers):  # the connection ended: run() reconnects
+            for worker in workers:
+                worker.cancel()
+            outcomes = await asyncio.gather(*workers, return_exceptions=True)
+            errors = [o for o in outcomes if isinstance(o, aiomqtt.MqttError)]
+            raise errors[0] if errors else aiomqtt.MqttError("the message stream ended")
         await self._cancel_tasks()
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await self._drain_once(client)  # what the cancelled turns said last (interruptions) goes out
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             task = asyncio.create_task(self._handle_safely(client, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        """Publishes the outbox in order for as long as the connection lasts."""
+        while True:
+            await self._drain_once(client)
+            self._outbox_ready.clear()
+            await self._outbox_ready.wait()
+
+    async def _drain_once(self, client: aiomqtt.Client) -> None:
+        while self._outbox:
+            item = self._outbox[0]
+            properties = None
+            if item.correlation is not None:
+                properties = Properties(PacketTypes.PUBLISH)
+                properties.CorrelationData = item.correlation
+            await client.publish(item.topic, item.payload, qos=1, retain=item.retain, properties=properties)
+            self._outbox.popleft()  # only once the broker has it: a lost connection keeps it queued
 
     async def _cancel_tasks(self) -> None:
         for task in list(self._tasks):
@@ -223,13 +269,14 @@ class MqttBridge:
         turn = Turn(text=prepared.text, media=tuple(prepared.media), want=request.want,
                     conversation_id=request.session, transcript=prepared.transcript)
         log.info("device %s request %s → turn %s", device, request.id, turn.id)
+        self.handled += 1
         async for event in self.engine.submit(turn):
             payload = await asyncio.to_thread(reply_payload, event, request.id)
             if payload is not None:
                 await self._publish(client, address, payload)
             if isinstance(event, MediaOutput) and event.modality == "image":
                 png = await asyncio.to_thread(encode_png, event.media)
-                await client.publish(f"{self.prefix}/{device}/image", png, qos=1, retain=True)
+                self._send(Outgoing(f"{self.prefix}/{device}/image", png, retain=True))
 
     def _reply_address(self, device: str, message: aiomqtt.Message) -> ReplyAddress:
         properties = message.properties
@@ -239,8 +286,8 @@ class MqttBridge:
         return ReplyAddress(f"{self.prefix}/{device}/reply")
 
     async def _publish(self, client: aiomqtt.Client, address: ReplyAddress, payload: bytes) -> None:
-        properties = None
-        if address.correlation is not None:
-            properties = Properties(PacketTypes.PUBLISH)
-            properties.CorrelationData = address.correlation
-        await client.publish(address.topic, payload, qos=1, properties=properties)
+        self._send(Outgoing(address.topic, payload, correlation=address.correlation))
+
+    def _send(self, item: Outgoing) -> None:
+        self._outbox.append(item)
+        self._outbox_ready.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,11 +53,28 @@ class MqttRequest:
     session: str | None = None
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _nested_too_deep(payload: bytes) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_DEPTH: checked before json.loads, so a
+    hostile payload never makes the parser recurse (CPython 3.11 is left unsteady after a RecursionError)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub(b'""', payload)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
 def request_id_of(payload: bytes) -> str | None:
     """The client's `id` of a payload, when one can be read (for error replies to refused requests)."""
+    if _nested_too_deep(payload):
+        return None
     try:
         data = json.loads(payload)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str) and 0 < len(data["id"]) <= MAX_ID:
         return data["id"]
@@ -68,10 +86,10 @@ def parse_request(payload: bytes, *, max_payload: int = DEFAULT_MAX_PAYLOAD,
     """The JSON request in `payload`, checked and with its media decoded; raises RequestError."""
     if len(payload) > max_payload:
         raise RequestError("too_large", f"the request is {len(payload)} bytes, over the {max_payload} byte limit")
+    if _nested_too_deep(payload):
+        raise RequestError("bad_request", f"the JSON is nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(payload)
-    except RecursionError:
-        raise RequestError("bad_request", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
         raise RequestError("bad_request", f"the request is not JSON: {error}") from None
     if _depth(data) > MAX_DEPTH:

@@ -88,10 +88,11 @@ async def serve(broker: int, tiny_model) -> AsyncIterator[Callable[..., Any]]:
     """Starts bridges on the broker (`await serve(**config)`); stops them (and their engines) at teardown."""
     running: list[tuple[asyncio.Event, asyncio.Task[None], Engine]] = []
 
-    async def start(**options: Any) -> MqttBridge:
-        engine = Engine(tiny_model)
+    async def start(model: Any = None, **options: Any) -> MqttBridge:
+        model = model or tiny_model
+        engine = Engine(model)
         await engine.start()
-        bridge = MqttBridge(engine, tiny_model, BridgeConfig(host="127.0.0.1", port=broker, **options))
+        bridge = MqttBridge(engine, model, BridgeConfig(host="127.0.0.1", port=broker, **options))
         stop = asyncio.Event()
         task = asyncio.create_task(bridge.run(stop))
         running.append((stop, task, engine))
@@ -287,3 +288,70 @@ async def test_the_bridge_reconnects_when_the_broker_comes_back(serve, mosquitto
     await asyncio.wait_for(bridge.connected.wait(), 10)
     assert await _retained_status(mosquitto.port) == b"online"
     assert (await ask(mosquitto.port, "kitchen", {"text": "back?"}))[-1]["type"] == "done"
+
+
+# ---- delivery: persistent sessions, broker restarts, shared subscriptions ----
+
+
+def persistent_client(port: int, name: str) -> aiomqtt.Client:
+    """An MQTT 5 device with a persistent session: the broker keeps its subscriptions while it is away."""
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = 3600
+    return aiomqtt.Client("127.0.0.1", port, identifier=name, protocol=aiomqtt.ProtocolVersion.V5,
+                          clean_start=False, properties=session)
+
+
+@pytest.mark.asyncio
+async def test_requests_sent_while_the_bridge_is_away_are_answered_when_it_returns(serve, broker):
+    await serve(client_id="bridge-away")  # the broker learns the bridge's persistent session
+    await serve.stop_all()
+    async with client(broker, v5=False) as device:
+        await device.subscribe("nextgpt/porch/reply", qos=1)
+        for n in range(3):  # nobody is serving: the broker queues them in the bridge's session
+            await device.publish("nextgpt/porch/request", json.dumps({"id": f"q{n}", "text": "hi"}).encode(), qos=1)
+        await serve(client_id="bridge-away")
+        replies = [json.loads(m.payload) for m in await replies_until_end(device, count=3)]
+    assert sorted(r["id"] for r in replies if r["type"] == "done") == ["q0", "q1", "q2"]
+
+
+@pytest.mark.asyncio
+async def test_a_request_accepted_before_a_broker_restart_is_answered_after_it(
+        serve, mosquitto: Broker, tiny_saved_profile: Path):
+    from models import AnyToAnyModel
+    from tests.assistant.test_live import slow_video_profile
+
+    slow = AnyToAnyModel.from_profile(slow_video_profile(tiny_saved_profile, steps=60))
+    bridge = await serve(model=slow, client_id="bridge-restart")
+    replies: list[dict[str, Any]] = []
+    async with persistent_client(mosquitto.port, "device-restart") as device:
+        await device.subscribe("nextgpt/gate/reply", qos=1)
+        await device.publish("nextgpt/gate/request",
+                             json.dumps({"id": "slow", "text": "a video", "want": ["video"]}).encode(), qos=1)
+        async with asyncio.timeout(30):
+            async for message in device.messages:
+                replies.append(json.loads(message.payload))
+                break  # accepted: the bridge has the request and the decoder is running
+    mosquitto.kill()  # the broker dies mid-request
+    mosquitto.start()
+    async with persistent_client(mosquitto.port, "device-restart") as device:
+        await device.subscribe("nextgpt/gate/reply", qos=1)
+        replies += [json.loads(m.payload) for m in await replies_until_end(device, timeout=60)]
+    assert replies[0]["type"] == "accepted"
+    assert [r["type"] for r in replies][-1] == "done" and replies[-1]["status"] == "done"
+    assert any(r["type"] == "media" and r["modality"] == "video" for r in replies)
+    assert bridge.handled == 1
+
+
+@pytest.mark.asyncio
+async def test_bridges_sharing_a_subscription_split_the_load_without_duplicates(serve, broker):
+    first = await serve(client_id="bridge-a", share_group="assistants")
+    second = await serve(client_id="bridge-b", share_group="assistants")
+    async with client(broker, v5=False) as device:
+        await device.subscribe("nextgpt/+/reply", qos=1)
+        for n in range(10):
+            body = json.dumps({"id": f"r{n}", "text": "hello", "want": ["text"]}).encode()
+            await device.publish(f"nextgpt/device{n}/request", body, qos=1)
+        replies = [json.loads(m.payload) for m in await replies_until_end(device, count=10, timeout=60)]
+    done = [r["id"] for r in replies if r["type"] == "done"]
+    assert sorted(done) == sorted(f"r{n}" for n in range(10))  # every request once, none twice
+    assert first.handled + second.handled == 10 and first.handled > 0 and second.handled > 0
