@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", default="local")
     serve.add_argument("--allow", action="append", default=None, metavar="DEVICE",
                        help="only these device ids are served (repeatable; default: all)")
+    serve.add_argument("--client-id", default=None, help="MQTT client id (default: nextgpt-bridge-HOSTNAME); "
+                       "the broker keeps this id's session, so requests sent while the bridge is away wait for it")
+    serve.add_argument("--share-group", default=None,
+                       help="MQTT 5 shared subscription group: several serve processes split one device fleet")
 
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
@@ -103,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_serve(args.broker, username=args.username, password_file=args.password_file,
                              tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key, prefix=args.prefix,
-                             profile=args.profile, allow=args.allow)
+                             profile=args.profile, allow=args.allow, client_id=args.client_id,
+                             share_group=args.share_group)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

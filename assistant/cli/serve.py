@@ -10,10 +10,11 @@ from pathlib import Path
 
 from models import AnyToAnyModel, InputError
 
-from ..engine import Engine
+from ..engine import Engine, EngineConfig
 from ..mqtt import BridgeConfig, MqttBridge
 
 log = logging.getLogger(__name__)
+SERVE_QUEUE = 256  # a fleet's requests wait for the model rather than bounce as busy; beyond this they do
 
 
 def parse_broker(broker: str) -> tuple[str, int]:
@@ -37,6 +38,7 @@ def run_serve(
     profile: str = "local",
     allow: Sequence[str] | None = None,
     client_id: str | None = None,
+    share_group: str | None = None,
 ) -> int:
     """Serves MQTT requests until Ctrl-C (or SIGTERM); returns the exit code. Raises InputError for bad options."""
     host, port = parse_broker(broker)
@@ -48,9 +50,9 @@ def run_serve(
             raise InputError(f"cannot read --password-file: {error}") from None
     config = BridgeConfig(host=host, port=port, prefix=prefix, client_id=client_id, username=username,
                           password=password, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
-                          allow_devices=set(allow) if allow else None)
+                          allow_devices=set(allow) if allow else None, share_group=share_group)
     log.info("loading the %s profile", profile)
-    model = AnyToAnyModel.from_profile(profile)  # the models load before the bridge says it is online
+    model = AnyToAnyModel.from_profile(profile)
     try:
         asyncio.run(_serve(model, config))
     except KeyboardInterrupt:
@@ -66,6 +68,7 @@ async def _serve(model: AnyToAnyModel, config: BridgeConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not on this platform / not the main thread
             pass
-    async with Engine(model) as engine:
+    async with Engine(model, EngineConfig(max_queued=SERVE_QUEUE)) as engine:
+        await engine.run_on_device(model.load_all)  # the models load before the bridge says it is online
         log.info("serving MQTT requests on %s:%s under %s/ (Ctrl-C stops)", config.host, config.port, config.prefix)
         await MqttBridge(engine, model, config).run(stop)
