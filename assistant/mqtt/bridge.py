@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiomqtt
@@ -41,6 +42,8 @@ from .requests import (
 log = logging.getLogger(__name__)
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
+PUBLISH_BATCH = 64  # replies in flight to the broker at once
+INLINE_PARSE_BYTES = 64 * 1024  # smaller requests are parsed on the loop; larger (media) on a thread
 
 
 @dataclass
@@ -110,6 +113,22 @@ class RateLimiter:
         return True
 
 
+def _correlated(correlation: bytes | None) -> Properties | None:
+    if correlation is None:
+        return None
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.CorrelationData = correlation
+    return properties
+
+
+def no_delay(client: aiomqtt.Client) -> None:
+    """Turns Nagle's algorithm off on the client's socket: MQTT messages are small, and with it each
+    QoS 1 round trip waited ~40 ms for delayed ACKs (measured: 44 ms a hop on loopback)."""
+    sock = client._client.socket()  # aiomqtt keeps the paho client, whose socket() is public
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class MqttBridge:
     """Connects the engine to an MQTT broker; `run(stop)` serves until `stop` is set, reconnecting."""
 
@@ -164,6 +183,7 @@ class MqttBridge:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        no_delay(client)
         await client.publish(self.status_topic, b"online", qos=1, retain=True)
         share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
         await client.subscribe(f"{share}{self.prefix}/+/request", qos=1)
@@ -202,14 +222,14 @@ class MqttBridge:
             await self._outbox_ready.wait()
 
     async def _drain_once(self, client: aiomqtt.Client) -> None:
+        """Publishes the outbox in pipelined batches (paho sends them in call order, so each request's
+        events stay in order); a batch leaves the outbox only once the broker acknowledged all of it."""
         while self._outbox:
-            item = self._outbox[0]
-            properties = None
-            if item.correlation is not None:
-                properties = Properties(PacketTypes.PUBLISH)
-                properties.CorrelationData = item.correlation
-            await client.publish(item.topic, item.payload, qos=1, retain=item.retain, properties=properties)
-            self._outbox.popleft()  # only once the broker has it: a lost connection keeps it queued
+            batch = [self._outbox[i] for i in range(min(PUBLISH_BATCH, len(self._outbox)))]
+            await asyncio.gather(*(client.publish(item.topic, item.payload, qos=1, retain=item.retain,
+                                                  properties=_correlated(item.correlation)) for item in batch))
+            for _ in batch:
+                self._outbox.popleft()
 
     async def _cancel_tasks(self) -> None:
         for task in list(self._tasks):
@@ -251,13 +271,13 @@ class MqttBridge:
         if not self._limiter.allow(device):
             await refuse("rate_limited", f"over {self.config.rate_per_minute} requests a minute; try again later")
             return
-        try:
-            if len(parts) == 3:
-                request = await asyncio.to_thread(parse_raw_media, payload, parts[2],
-                                                  max_payload=self.config.max_payload)
-            else:
-                request = await asyncio.to_thread(parse_request, payload, max_payload=self.config.max_payload,
-                                                  max_media=self.config.max_media)
+        if len(parts) == 3:
+            parse = partial(parse_raw_media, payload, parts[2], max_payload=self.config.max_payload)
+        else:
+            parse = partial(parse_request, payload, max_payload=self.config.max_payload,
+                            max_media=self.config.max_media)
+        try:  # a small request parses faster than a thread hop; media decode off the loop
+            request = parse() if len(payload) <= INLINE_PARSE_BYTES else await asyncio.to_thread(parse)
         except RequestError as error:
             await refuse(error.code, error.message)
             return

@@ -44,7 +44,7 @@ class Broker:
         self.port = _free_port()
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                             "log_dest stdout\n")
+                             "log_dest stdout\nset_tcp_nodelay true\n")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
