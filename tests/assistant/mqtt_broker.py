@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -42,7 +44,9 @@ class Broker:
         self.conf = folder / f"mosquitto-{uuid.uuid4().hex[:6]}.conf"
         blocks = [f"listener {port} 127.0.0.1\n{extra.strip()}\n"
                   for port, extra in zip(self.ports, listeners, strict=True)]
-        self.conf.write_text(f"persistence false\nlog_dest stdout\n{options.strip()}\n" + "".join(blocks))
+        # as root, mosquitto would drop to its own user, which cannot read pytest's private tmp folders
+        user = "user root\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"persistence false\nlog_dest stdout\n{user}{options.strip()}\n" + "".join(blocks))
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,3 +138,20 @@ def client(port: int, v5: bool = True, **options: Any) -> aiomqtt.Client:
     protocol = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
     return aiomqtt.Client("127.0.0.1", port, identifier=f"test-{uuid.uuid4().hex[:8]}", protocol=protocol,
                           **options)
+
+
+async def ask(port: int, device: str, body: dict[str, Any], timeout: float = 30,
+              **options: Any) -> list[dict[str, Any]]:
+    """One JSON request over MQTT 3.1.1; its replies from `nextgpt/<device>/reply` until the request ended
+    (a `done`, or an error other than `busy`). Options go to the client (username, password, tls_params)."""
+    replies: list[dict[str, Any]] = []
+    async with client(port, v5=False, **options) as c:
+        await c.subscribe(f"nextgpt/{device}/reply", qos=1)
+        await c.publish(f"nextgpt/{device}/request", json.dumps(body).encode(), qos=1)
+        async with asyncio.timeout(timeout):
+            async for message in c.messages:
+                reply = json.loads(message.payload)
+                replies.append(reply)
+                if reply["type"] == "done" or (reply["type"] == "error" and reply["code"] != "busy"):
+                    return replies
+    return replies
