@@ -21,7 +21,7 @@ from assistant.engine import Engine, EngineConfig
 from assistant.mqtt import BridgeConfig, MqttBridge
 from assistant.mqtt.bridge import no_delay
 from models import AnyToAnyModel
-from tests.assistant.test_mqtt_bridge import Broker
+from tests.assistant.mqtt_broker import Broker
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -104,22 +104,30 @@ async def restart(broker: Broker, requests: int = 20) -> dict[str, float]:
     """Requests in flight when the broker dies: every accepted one must still be answered."""
     accepted: set[str] = set()
     done: set[str] = set()
+    seen: list[tuple[str, str]] = []
 
     def note(message: aiomqtt.Message) -> None:
         reply = json.loads(message.payload)
+        seen.append((reply["id"], reply["type"] if reply["type"] != "error" else f"error:{reply['code']}"))
         (accepted if reply["type"] == "accepted" else done if reply["type"] == "done" else set()).add(reply["id"])
 
-    async with device(broker.port, name="bench-restart", persistent=True) as c:
-        await c.subscribe("nextgpt/door/reply", qos=1)
-        for n in range(requests):
-            body = {"id": f"r{n}", "text": "hello", "want": ["text", "image"]}
-            await c.publish("nextgpt/door/request", json.dumps(body).encode(), qos=1)
-        async with asyncio.timeout(60):
-            async for message in c.messages:
-                note(message)
-                if len(accepted) >= requests // 2:
-                    break
-    broker.kill()
+    async def read(c: aiomqtt.Client) -> None:
+        async for message in c.messages:
+            note(message)
+
+    try:
+        async with device(broker.port, name="bench-restart", persistent=True) as c:
+            await c.subscribe("nextgpt/door/reply", qos=1)
+            for n in range(requests):
+                body = {"id": f"r{n}", "text": "hello", "want": ["text", "image"]}
+                await c.publish("nextgpt/door/request", json.dumps(body).encode(), qos=1)
+            reading = asyncio.create_task(read(c))  # like a real device: reads until the broker goes
+            while len(accepted) < requests // 2:
+                await asyncio.sleep(0.01)
+            broker.stop()  # a graceful restart: the persistent broker keeps both sessions and their queues
+            await asyncio.gather(reading, return_exceptions=True)
+    except aiomqtt.MqttError:
+        pass  # leaving a session whose broker is gone
     broker.start()
     async with device(broker.port, name="bench-restart", persistent=True) as c:
         await c.subscribe("nextgpt/door/reply", qos=1)
@@ -131,15 +139,16 @@ async def restart(broker: Broker, requests: int = 20) -> dict[str, float]:
                         break
         except TimeoutError:
             pass
+    lost = accepted - done
     return {"restart_accepted": len(accepted), "restart_answered": len(accepted & done),
-            "restart_lost": len(accepted - done)}
+            "restart_lost": len(lost), "restart_lost_replies": [s for s in seen if s[0] in lost]}
 
 
 async def main_async() -> dict[str, object]:
     model = AnyToAnyModel.from_profile("tiny")
     model.load_all()
     with tempfile.TemporaryDirectory() as tmp:
-        broker = Broker(Path(tmp))
+        broker = Broker(Path(tmp), persistent=True)
         broker.start()
         try:
             async with Engine(model, EngineConfig(max_queued=1024)) as engine:

@@ -118,7 +118,7 @@ def parse_request(payload: bytes, *, max_payload: int = DEFAULT_MAX_PAYLOAD,
 
 def parse_raw_media(payload: bytes, modality: str, *, max_payload: int = DEFAULT_MAX_PAYLOAD) -> MqttRequest:
     """Raw media bytes published to `.../request/<modality>`: a request for a description of them."""
-    if modality not in READERS:
+    if not isinstance(modality, str) or modality not in READERS:  # a list or object is unhashable
         raise RequestError("bad_request", f"unknown modality {modality!r}: choose from {', '.join(READERS)}")
     if len(payload) > max_payload:
         raise RequestError("too_large", f"the media is {len(payload)} bytes, over the {max_payload} byte limit")
@@ -171,7 +171,7 @@ def _medium(item: Any, index: int) -> Media:
     if not isinstance(item, dict):
         raise RequestError("bad_request", f"{label} must be an object")
     modality = item.get("modality")
-    if modality not in READERS:
+    if not isinstance(modality, str) or modality not in READERS:  # a list or object is unhashable
         raise RequestError("bad_request", f"{label}: unknown modality {modality!r}: choose from {', '.join(READERS)}")
     if "mime" in item and not isinstance(item["mime"], str):
         raise RequestError("bad_request", f"{label}: `mime` must be a string")

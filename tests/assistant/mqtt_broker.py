@@ -1,7 +1,7 @@
 """Test helpers for the MQTT tests: a real mosquitto child process on free loopback ports, started from a
 config file with extra lines (passwords, TLS), and bridges on the tiny model served until the test ends.
 
-(Copied, not moved, from test_mqtt_bridge.py's fixtures, so that file can change on its own.)
+The MQTT tests and bench/mqtt_bridge.py share it.
 """
 
 from __future__ import annotations
@@ -39,14 +39,17 @@ class Broker:
     """A mosquitto on 127.0.0.1 with one listener per entry of `listeners` (each entry: that listener's
     extra config lines, e.g. `cafile ...`), plus `options` (global lines, e.g. `allow_anonymous false`)."""
 
-    def __init__(self, folder: Path, listeners: Sequence[str] = ("",), options: str = "allow_anonymous true") -> None:
+    def __init__(self, folder: Path, listeners: Sequence[str] = ("",), options: str = "allow_anonymous true",
+                 persistent: bool = False) -> None:
         self.ports = [free_port() for _ in listeners]
         self.conf = folder / f"mosquitto-{uuid.uuid4().hex[:6]}.conf"
         blocks = [f"listener {port} 127.0.0.1\n{extra.strip()}\n"
                   for port, extra in zip(self.ports, listeners, strict=True)]
         # as root, mosquitto would drop to its own user, which cannot read pytest's private tmp folders
         user = "user root\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(f"persistence false\nlog_dest stdout\n{user}{options.strip()}\n" + "".join(blocks))
+        store = f"persistence true\npersistence_location {folder}/\n" if persistent else "persistence false\n"
+        self.conf.write_text(f"{store}log_dest stdout\nset_tcp_nodelay true\n{user}{options.strip()}\n"
+                             + "".join(blocks))
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,11 +73,19 @@ class Broker:
                         raise RuntimeError(f"mosquitto did not start:\n{output}") from None
                     time.sleep(0.05)
 
+    def stop(self) -> str:
+        """Stops mosquitto gracefully (SIGTERM: a persistent broker saves its sessions); its log output."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        return self.kill()
+
     def kill(self) -> str:
-        """Stops mosquitto; its log output."""
+        """Stops mosquitto at once (SIGKILL); its log output."""
         if self.process is None:
             return ""
-        self.process.kill()
+        if self.process.poll() is None:
+            self.process.kill()
         output, _ = self.process.communicate()
         self.process = None
         return output.decode(errors="replace")

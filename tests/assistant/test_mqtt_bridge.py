@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,46 +23,9 @@ from assistant.engine import Engine
 from assistant.frames import SpeechOutput
 from assistant.mqtt import BridgeConfig, MqttBridge, reply_payload
 from models.media import AudioData, ImageData, encode_png, read_image
+from tests.assistant.mqtt_broker import Broker
 
-MOSQUITTO = "/usr/sbin/mosquitto"
 PNG = encode_png(ImageData(np.full((16, 16, 3), 120, np.uint8)))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """A real mosquitto child process on 127.0.0.1:`port`, started from a config file it writes."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
-        self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                             "log_dest stdout\nset_tcp_nodelay true\n")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:  # until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError("mosquitto did not start") from None
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 @pytest.fixture
