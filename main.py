@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only these device ids are served (repeatable; default: all)")
     serve.add_argument("--client-id", default=None, help="MQTT client id (default: nextgpt-bridge-HOSTNAME); "
                        "the broker keeps this id's session, so requests sent while the bridge is away wait for it")
+    serve.add_argument("--discovery", action="store_true",
+                       help="announce the assistant to Home Assistant (MQTT discovery): status, last answer, images")
+    serve.add_argument("--remove-discovery", action="store_true", help="remove it from Home Assistant, then exit")
     serve.add_argument("--share-group", default=None,
                        help="MQTT 5 shared subscription group: several serve processes split one device fleet")
 
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_serve(args.broker, username=args.username, password_file=args.password_file,
                              tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key, prefix=args.prefix,
                              profile=args.profile, allow=args.allow, client_id=args.client_id,
-                             share_group=args.share_group)
+                             share_group=args.share_group, discovery=args.discovery,
+                             remove_discovery=args.remove_discovery)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

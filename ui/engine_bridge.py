@@ -39,8 +39,9 @@ class EngineBridge(QObject):
     level = Signal(float)  # microphone RMS, 0..1
 
     def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False,
-                 keep_days: int = 0) -> None:
+                 keep_days: int = 0, mqtt: Any = None) -> None:
         super().__init__()
+        self.mqtt = mqtt  # MqttSettings: when enabled, the MQTT bridge serves devices from this engine too
         self.keep_days = keep_days  # conversations untouched this long are removed at start (0: keep all)
         self.profile = profile
         self.data_dir = data_dir
@@ -113,6 +114,7 @@ class EngineBridge(QObject):
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._started.set()
+        mqtt = None
         try:
             from assistant.playback import SpeechPlayer
             from assistant.runtime import Runtime  # torch and the model: seconds, off the UI thread
@@ -126,15 +128,36 @@ class EngineBridge(QObject):
             self._player = SpeechPlayer() if self.speak else None
             await self.runtime.load(lambda role, done, total: self.loading.emit(role, done, total))
             self.ready.emit(self.runtime.describe())
+            mqtt = self._start_mqtt()
         except Exception as error:  # a missing model or a bad profile: the window says so and stays up
             log.exception("the runtime could not start")
             self.failed.emit(f"{type(error).__name__}: {error}")
         await self._stop.wait()
         self._stop_sources()
+        if mqtt is not None:
+            await asyncio.gather(mqtt, return_exceptions=True)  # it saw the same stop: publishes offline
         if self._player is not None:
             self._player.close()
         if self.runtime is not None:
             await self.runtime.close()
+
+    def _start_mqtt(self) -> asyncio.Task[None] | None:
+        """The MQTT bridge inside the app (Settings → MQTT bridge): devices share this engine."""
+        if self.mqtt is None or not self.mqtt.enabled:
+            return None
+        from assistant.mqtt import BridgeConfig, MqttBridge
+
+        try:
+            password = Path(self.mqtt.password_file).read_text().strip() if self.mqtt.password_file else None
+        except OSError as error:
+            self.event.emit(SourceStatus("mqtt", "error", f"cannot read the MQTT password file: {error}"))
+            return None
+        config = BridgeConfig(host=self.mqtt.host, port=self.mqtt.port, prefix=self.mqtt.prefix,
+                              username=self.mqtt.username or None, password=password,
+                              tls_ca=self.mqtt.tls_ca or None)
+        self.mqtt_bridge = MqttBridge(self.runtime.engine, self.runtime.model, config)
+        self.event.emit(SourceStatus("mqtt", "started", f"{config.host}:{config.port}"))
+        return asyncio.create_task(self.mqtt_bridge.run(self._stop))
 
     async def _submit(self, turn_id: str, text: str, paths: list[str], want: list[str] | None,
                       conversation_id: str | None) -> None:

@@ -39,6 +39,8 @@ def run_serve(
     allow: Sequence[str] | None = None,
     client_id: str | None = None,
     share_group: str | None = None,
+    discovery: bool = False,
+    remove_discovery: bool = False,
 ) -> int:
     """Serves MQTT requests until Ctrl-C (or SIGTERM); returns the exit code. Raises InputError for bad options."""
     host, port = parse_broker(broker)
@@ -50,7 +52,11 @@ def run_serve(
             raise InputError(f"cannot read --password-file: {error}") from None
     config = BridgeConfig(host=host, port=port, prefix=prefix, client_id=client_id, username=username,
                           password=password, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
-                          allow_devices=set(allow) if allow else None, share_group=share_group)
+                          allow_devices=set(allow) if allow else None, share_group=share_group,
+                          discovery=discovery)
+    if remove_discovery:  # Home Assistant forgets the assistant; nothing is served
+        asyncio.run(MqttBridge(None, None, config).remove_discovery())  # type: ignore[arg-type]
+        return 0
     log.info("loading the %s profile", profile)
     model = AnyToAnyModel.from_profile(profile)
     try:

@@ -26,8 +26,9 @@ from paho.mqtt.properties import Properties
 from models.media import encode_png
 
 from ..engine import Engine
-from ..frames import MediaOutput, Turn, new_id
+from ..frames import FinalText, MediaOutput, Turn, new_id
 from ..turn_inputs import prepare_inputs
+from .discovery import discovery_messages, last_text_message, object_id, removal_messages
 from .replies import error_payload, reply_payload
 from .requests import (
     DEFAULT_MAX_MEDIA,
@@ -40,6 +41,7 @@ from .requests import (
 )
 
 log = logging.getLogger(__name__)
+VERSION = "0.1.0"
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 PUBLISH_BATCH = 64  # replies in flight to the broker at once
@@ -65,6 +67,7 @@ class BridgeConfig:
     rate_per_minute: int = 30  # requests per device per rolling minute
     share_group: str | None = None  # MQTT 5 shared subscription: bridges in one group split the devices' requests
     session_expiry_s: int = 86_400  # the broker keeps our session (and queues requests) this long while we are away
+    discovery: bool = False  # Home Assistant MQTT discovery: status, last answer, each device's last image
 
     def identifier(self) -> str:
         """A stable client id: the broker finds our persistent session under it after a restart."""
@@ -143,6 +146,8 @@ class MqttBridge:
         self._outbox: deque[Outgoing] = deque()  # replies survive a lost connection and go out on reconnect
         self._outbox_ready = asyncio.Event()
         self.handled = 0  # requests this bridge answered (shared subscriptions split them)
+        self.node_id = object_id(config.identifier())
+        self._devices: set[str] = set(config.allow_devices or ())  # exposed to Home Assistant
         self.connected = asyncio.Event()  # set while subscribed and serving (tests wait on it)
 
     # connection ---------------------------------------------------------------------------------
@@ -159,6 +164,13 @@ class MqttBridge:
             protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls, clean_start=False, properties=session,
             will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
         )
+
+    async def remove_discovery(self) -> None:
+        """Removes the assistant from Home Assistant: empty retained configs (and last answer)."""
+        async with self._client() as client:
+            for topic, payload, retain in removal_messages(self.prefix, self.node_id):
+                await client.publish(topic, payload, qos=1, retain=retain)
+            await client.publish(last_text_message(self.prefix, self.node_id, "")[0], b"", qos=1, retain=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serves until `stop` is set; reconnects with backoff (1 s doubling to 30 s) when the broker goes."""
@@ -185,6 +197,7 @@ class MqttBridge:
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         no_delay(client)
         await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        self._announce()
         share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
         await client.subscribe(f"{share}{self.prefix}/+/request", qos=1)
         await client.subscribe(f"{share}{self.prefix}/+/request/+", qos=1)
@@ -290,7 +303,12 @@ class MqttBridge:
                     conversation_id=request.session, transcript=prepared.transcript)
         log.info("device %s request %s → turn %s", device, request.id, turn.id)
         self.handled += 1
+        if device not in self._devices:
+            self._devices.add(device)
+            self._announce()  # a new device: its last image becomes an entity too
         async for event in self.engine.submit(turn):
+            if isinstance(event, FinalText) and self.config.discovery:
+                self._send(Outgoing(*last_text_message(self.prefix, self.node_id, event.text)[:2], retain=True))
             payload = await asyncio.to_thread(reply_payload, event, request.id)
             if payload is not None:
                 await self._publish(client, address, payload)
@@ -307,6 +325,13 @@ class MqttBridge:
 
     async def _publish(self, client: aiomqtt.Client, address: ReplyAddress, payload: bytes) -> None:
         self._send(Outgoing(address.topic, payload, correlation=address.correlation))
+
+    def _announce(self) -> None:
+        """(Re)publishes the Home Assistant discovery config, when discovery is on."""
+        if self.config.discovery:
+            for topic, payload, retain in discovery_messages(self.prefix, self.node_id, sorted(self._devices),
+                                                             VERSION):
+                self._send(Outgoing(topic, payload, retain=retain))
 
     def _send(self, item: Outgoing) -> None:
         self._outbox.append(item)

@@ -315,3 +315,31 @@ async def test_bridges_sharing_a_subscription_split_the_load_without_duplicates(
     done = [r["id"] for r in replies if r["type"] == "done"]
     assert sorted(done) == sorted(f"r{n}" for n in range(10))  # every request once, none twice
     assert first.handled + second.handled == 10 and first.handled > 0 and second.handled > 0
+
+
+async def _retained(port: int, topic: str) -> bytes | None:
+    """The retained message on `topic`, or None when there is none."""
+    async with client(port) as c:
+        await c.subscribe(topic, qos=1)
+        try:
+            async with asyncio.timeout(1.0):
+                async for message in c.messages:
+                    return message.payload or None
+        except TimeoutError:
+            return None
+    return None
+
+
+@pytest.mark.asyncio
+async def test_home_assistant_discovery_is_announced_kept_current_and_removed(serve, broker):
+    bridge = await serve(client_id="hall-assistant", discovery=True)
+    replies = await ask(broker, "porch", {"id": "d1", "text": "hello"})
+    final = next(r for r in replies if r["type"] == "text")["text"]
+    config = json.loads(await _retained(broker, f"homeassistant/device/{bridge.node_id}/config"))
+    images = [c for c in config["cmps"].values() if c["p"] == "image"]
+    assert [c["image_topic"] for c in images] == ["nextgpt/porch/image"]
+    assert config["dev"]["identifiers"] and config["o"]["name"]
+    assert (await _retained(broker, f"nextgpt/{bridge.node_id}/last_text") or b"").decode() == final[:255]
+    await serve.stop_all()
+    await bridge.remove_discovery()
+    assert await _retained(broker, f"homeassistant/device/{bridge.node_id}/config") is None

@@ -179,3 +179,24 @@ def test_closing_after_the_engine_stopped_is_quiet(qtbot, tiny_saved_profile: Pa
     window.bridge.cancel("nothing")
     window.close()  # used to raise "Event loop is closed" from closeEvent
     assert not window.bridge._thread.is_alive()
+
+
+def test_the_mqtt_bridge_runs_inside_the_app_when_enabled(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    import asyncio
+
+    from tests.assistant.mqtt_broker import ask, running_broker
+    from ui.settings_store import MqttSettings
+
+    with running_broker(tmp_path) as broker:
+        settings = Settings(mqtt=MqttSettings(enabled=True, host="127.0.0.1", port=broker.port))
+        bridge = EngineBridge(str(tiny_saved_profile), tmp_path, mqtt=settings.mqtt)
+        window = MainWindow(bridge, settings, tmp_path / "settings.toml")
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(bridge.ready, timeout=LOAD_TIMEOUT_MS):
+            bridge.start()
+        qtbot.waitUntil(lambda: getattr(bridge, "mqtt_bridge", None) is not None
+                        and bridge.mqtt_bridge.connected.is_set(), timeout=10_000)
+        replies = asyncio.run(ask(broker.port, "doorbell", {"id": "from-a-device", "text": "who is there?"}))
+        assert [r["type"] for r in replies][-1] == "done" and replies[0]["id"] == "from-a-device"
+        window.close()
+        bridge.shutdown()
