@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -343,3 +346,37 @@ async def test_home_assistant_discovery_is_announced_kept_current_and_removed(se
     await serve.stop_all()
     await bridge.remove_discovery()
     assert await _retained(broker, f"homeassistant/device/{bridge.node_id}/config") is None
+
+
+@pytest.mark.asyncio
+async def test_two_serve_processes_split_one_fleet_with_no_duplicates(mosquitto: Broker, tiny_saved_profile: Path):
+    root = Path(__file__).resolve().parents[2]
+    processes = [subprocess.Popen(
+        [sys.executable, "main.py", "-v", "serve", "--broker", f"127.0.0.1:{mosquitto.port}", "--profile",
+         str(tiny_saved_profile), "--share-group", "fleet", "--client-id", f"serve-{name}"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) for name in ("a", "b")]
+    try:
+        async with client(mosquitto.port, v5=False) as device:
+            await device.subscribe("nextgpt/status", qos=1)
+            await device.subscribe("nextgpt/+/reply", qos=1)
+            online = 0
+            async with asyncio.timeout(120):  # both processes load their models, then say online
+                async for message in device.messages:
+                    if str(message.topic) == "nextgpt/status" and message.payload == b"online":
+                        online += 1
+                        if online == 2:
+                            break
+            await asyncio.sleep(0.5)  # both shared subscriptions are in place once both said online
+            for n in range(12):
+                body = json.dumps({"id": f"f{n}", "text": "hello", "want": ["text"]}).encode()
+                await device.publish(f"nextgpt/sensor{n}/request", body, qos=1)
+            replies = [json.loads(m.payload) for m in await replies_until_end(device, count=12, timeout=90)]
+    finally:
+        logs = []
+        for process in processes:
+            process.terminate()
+            logs.append(process.communicate(timeout=30)[0].decode(errors="replace"))
+    assert sorted(r["id"] for r in replies if r["type"] == "done") == sorted(f"f{n}" for n in range(12))
+    served = [log.count("→ turn") for log in logs]
+    assert sum(served) == 12 and all(count > 0 for count in served), served  # split, none answered twice
