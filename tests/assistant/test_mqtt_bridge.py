@@ -380,3 +380,27 @@ async def test_two_serve_processes_split_one_fleet_with_no_duplicates(mosquitto:
     assert sorted(r["id"] for r in replies if r["type"] == "done") == sorted(f"f{n}" for n in range(12))
     served = [log.count("→ turn") for log in logs]
     assert sum(served) == 12 and all(count > 0 for count in served), served  # split, none answered twice
+
+
+@pytest.mark.asyncio
+async def test_a_killed_serve_process_leaves_offline_by_its_last_will(mosquitto: Broker, tiny_saved_profile: Path):
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, "main.py", "serve", "--broker", f"127.0.0.1:{mosquitto.port}",
+                                "--profile", str(tiny_saved_profile), "--client-id", "serve-will"],
+                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with client(mosquitto.port, v5=False) as watcher:
+            await watcher.subscribe("nextgpt/status", qos=1)
+            statuses = []
+            async with asyncio.timeout(120):
+                async for message in watcher.messages:
+                    statuses.append(message.payload)
+                    if statuses[-1] == b"online":
+                        process.kill()  # no clean disconnect: only the will can say offline
+                    elif statuses[-1] == b"offline" and b"online" in statuses:
+                        break
+    finally:
+        process.kill()
+        process.wait()
+    assert statuses[-1] == b"offline"
+    assert await _retained(mosquitto.port, "nextgpt/status") == b"offline"
