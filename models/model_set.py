@@ -47,6 +47,7 @@ class ModelSet:
         self._sources: dict[str, WeightSource] = {}
         self._load_ms: dict[str, float] = {}
         self._lock = threading.RLock()
+        self._report: dict[str, WeightSource] | None = None
 
     # bookkeeping ------------------------------------------------------------------------------
 
@@ -74,15 +75,19 @@ class ModelSet:
         return role in self.profile.roles
 
     def sources(self) -> dict[str, WeightSource]:
-        """Where each role's weights come from, resolved without loading anything heavy."""
-        report = {}
-        for role, spec in self.profile.roles.items():
-            if role in ("input_projector", "output_projector"):
-                for modality in INPUTS if role == "input_projector" else GENERATED:
-                    report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
-            else:
-                report[role] = self._source_or_missing(role, spec)
-        return report
+        """Where each role's weights come from, resolved once without loading anything heavy (every
+        generated medium asks; for Hub weights resolving scans the Hugging Face cache)."""
+        with self._lock:
+            if self._report is None:
+                report = {}
+                for role, spec in self.profile.roles.items():
+                    if role in ("input_projector", "output_projector"):
+                        for modality in INPUTS if role == "input_projector" else GENERATED:
+                            report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
+                    else:
+                        report[role] = self._source_or_missing(role, spec)
+                self._report = report
+            return dict(self._report)
 
     def _source_or_missing(self, role: str, spec: RoleSpec) -> WeightSource:
         """A role whose weights are missing is reported as such; it fails only when used."""
