@@ -1,0 +1,19 @@
+"""Runs every benchmark in turn (`make bench`); each writes its JSON to bench/results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ("bench.model_core", "bench.live_engine", "bench.desktop_app", "bench.mqtt_bridge")
+
+
+def main() -> int:
+    failed = [name for name in BENCHMARKS if subprocess.run([sys.executable, "-m", name]).returncode != 0]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
