@@ -9,7 +9,6 @@ video window (or the latest frame) attached.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -141,9 +140,3 @@ class LiveSession:
                 if self._answering == event.turn_id:
                     self._answering = None
             self._out.put_nowait(event)
-
-    async def close(self) -> None:
-        for task in list(self._replies):
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._replies, return_exceptions=True)

@@ -3,6 +3,7 @@ into the user's words (speech is the conversation channel; other sounds are medi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,8 +44,6 @@ class PreparedInputs:
 def prepare_inputs(model: AnyToAnyModel, text: str, media: list[Media]) -> PreparedInputs:
     """Audio with speech in it is transcribed and joins the text; everything else stays media.
     Runs model calls (VAD, ASR): call it on the device's thread."""
-    import time
-
     kept: list[Media] = []
     heard: list[str] = []
     started = time.perf_counter()

@@ -223,7 +223,7 @@ class MqttBridge:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            task = asyncio.create_task(self._handle_safely(client, message))
+            task = asyncio.create_task(self._handle_safely(message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -251,10 +251,10 @@ class MqttBridge:
 
     # one message --------------------------------------------------------------------------------
 
-    async def _handle_safely(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def _handle_safely(self, message: aiomqtt.Message) -> None:
         """Handles one message; nothing in it can end the bridge."""
         try:
-            await self._handle(client, message)
+            await self._handle(message)
         except asyncio.CancelledError:
             raise
         except aiomqtt.MqttError as error:
@@ -262,7 +262,7 @@ class MqttBridge:
         except Exception:
             log.exception("handling a message on %s failed", message.topic)
 
-    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def _handle(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
         parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(self.prefix + "/") else []
         if len(parts) not in (2, 3) or parts[1] != "request" or not parts[0]:
@@ -272,17 +272,17 @@ class MqttBridge:
         address = self._reply_address(device, message)
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
 
-        async def refuse(code: str, text: str) -> None:
+        def refuse(code: str, text: str) -> None:
             log.info("refused a request from %s: %s (%s)", device, code, text)
             request_id = (request_id_of(payload) if len(parts) == 2 and len(payload) <= self.config.max_payload
                           else None) or new_id()
-            await self._publish(client, address, error_payload(request_id, code, text))
+            self._reply(address, error_payload(request_id, code, text))
 
         if self.config.allow_devices is not None and device not in self.config.allow_devices:
-            await refuse("unauthorized", f"device {device!r} is not allowed")
+            refuse("unauthorized", f"device {device!r} is not allowed")
             return
         if not self._limiter.allow(device):
-            await refuse("rate_limited", f"over {self.config.rate_per_minute} requests a minute; try again later")
+            refuse("rate_limited", f"over {self.config.rate_per_minute} requests a minute; try again later")
             return
         if len(parts) == 3:
             parse = partial(parse_raw_media, payload, parts[2], max_payload=self.config.max_payload)
@@ -292,11 +292,11 @@ class MqttBridge:
         try:  # a small request parses faster than a thread hop; media decode off the loop
             request = parse() if len(payload) <= INLINE_PARSE_BYTES else await asyncio.to_thread(parse)
         except RequestError as error:
-            await refuse(error.code, error.message)
+            refuse(error.code, error.message)
             return
-        await self._answer(client, device, address, request)
+        await self._answer(device, address, request)
 
-    async def _answer(self, client: aiomqtt.Client, device: str, address: ReplyAddress,
+    async def _answer(self, device: str, address: ReplyAddress,
                       request: MqttRequest) -> None:
         prepared = await self.engine.run_on_device(prepare_inputs, self.model, request.text, list(request.media))
         turn = Turn(text=prepared.text, media=tuple(prepared.media), want=request.want,
@@ -311,7 +311,7 @@ class MqttBridge:
                 self._send(Outgoing(*last_text_message(self.prefix, self.node_id, event.text)[:2], retain=True))
             payload = await asyncio.to_thread(reply_payload, event, request.id)
             if payload is not None:
-                await self._publish(client, address, payload)
+                self._reply(address, payload)
             if isinstance(event, MediaOutput) and event.modality == "image":
                 png = await asyncio.to_thread(encode_png, event.media)
                 self._send(Outgoing(f"{self.prefix}/{device}/image", png, retain=True))
@@ -323,7 +323,8 @@ class MqttBridge:
             return ReplyAddress(response_topic, getattr(properties, "CorrelationData", None))
         return ReplyAddress(f"{self.prefix}/{device}/reply")
 
-    async def _publish(self, client: aiomqtt.Client, address: ReplyAddress, payload: bytes) -> None:
+    def _reply(self, address: ReplyAddress, payload: bytes) -> None:
+        """Queues one reply; the outbox publishes it (now, or once the broker is back)."""
         self._send(Outgoing(address.topic, payload, correlation=address.correlation))
 
     def _announce(self) -> None:
