@@ -55,7 +55,7 @@ def run_serve(
                           allow_devices=set(allow) if allow else None, share_group=share_group,
                           discovery=discovery)
     if remove_discovery:  # Home Assistant forgets the assistant; nothing is served
-        asyncio.run(MqttBridge(None, None, config).remove_discovery())  # type: ignore[arg-type]
+        asyncio.run(remove_discovery(config))
         return 0
     log.info("loading the %s profile", profile)
     model = AnyToAnyModel.from_profile(profile)

@@ -132,6 +132,29 @@ def no_delay(client: aiomqtt.Client) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def connect(config: BridgeConfig) -> aiomqtt.Client:
+    """The bridge's MQTT 5 client: TLS when asked, a persistent session, and `offline` as its last will."""
+    tls = None
+    if config.tls_ca or config.tls_cert or config.tls_key:
+        tls = aiomqtt.TLSParameters(ca_certs=config.tls_ca, certfile=config.tls_cert, keyfile=config.tls_key)
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = config.session_expiry_s
+    return aiomqtt.Client(
+        config.host, config.port, username=config.username, password=config.password,
+        identifier=config.identifier(), protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls, clean_start=False,
+        properties=session, will=aiomqtt.Will(f"{config.prefix.strip('/')}/status", b"offline", qos=1, retain=True),
+    )
+
+
+async def remove_discovery(config: BridgeConfig) -> None:
+    """Removes the assistant from Home Assistant: empty retained configs (and last answer); serves nothing."""
+    prefix, node_id = config.prefix.strip("/"), object_id(config.identifier())
+    async with connect(config) as client:
+        for topic, payload, retain in removal_messages(prefix, node_id):
+            await client.publish(topic, payload, qos=1, retain=retain)
+        await client.publish(last_text_message(prefix, node_id, "")[0], b"", qos=1, retain=True)
+
+
 class MqttBridge:
     """Connects the engine to an MQTT broker; `run(stop)` serves until `stop` is set, reconnecting."""
 
@@ -152,32 +175,12 @@ class MqttBridge:
 
     # connection ---------------------------------------------------------------------------------
 
-    def _client(self) -> aiomqtt.Client:
-        c = self.config
-        tls = None
-        if c.tls_ca or c.tls_cert or c.tls_key:
-            tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key)
-        session = Properties(PacketTypes.CONNECT)
-        session.SessionExpiryInterval = c.session_expiry_s
-        return aiomqtt.Client(
-            c.host, c.port, username=c.username, password=c.password, identifier=c.identifier(),
-            protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls, clean_start=False, properties=session,
-            will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
-        )
-
-    async def remove_discovery(self) -> None:
-        """Removes the assistant from Home Assistant: empty retained configs (and last answer)."""
-        async with self._client() as client:
-            for topic, payload, retain in removal_messages(self.prefix, self.node_id):
-                await client.publish(topic, payload, qos=1, retain=retain)
-            await client.publish(last_text_message(self.prefix, self.node_id, "")[0], b"", qos=1, retain=True)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Serves until `stop` is set; reconnects with backoff (1 s doubling to 30 s) when the broker goes."""
         backoff = BACKOFF_START_S
         while not stop.is_set():
             try:
-                async with self._client() as client:
+                async with connect(self.config) as client:
                     log.info("connected to MQTT broker %s:%s", self.config.host, self.config.port)
                     backoff = BACKOFF_START_S
                     await self._serve(client, stop)

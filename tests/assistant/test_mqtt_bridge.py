@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 from assistant.engine import Engine
 from assistant.frames import SpeechOutput
 from assistant.mqtt import BridgeConfig, MqttBridge, reply_payload
+from assistant.mqtt.bridge import remove_discovery
 from models.media import AudioData, ImageData, encode_png, read_image
 from tests.assistant.mqtt_broker import Broker
 
@@ -344,7 +345,7 @@ async def test_home_assistant_discovery_is_announced_kept_current_and_removed(se
     assert config["dev"]["identifiers"] and config["o"]["name"]
     assert (await _retained(broker, f"nextgpt/{bridge.node_id}/last_text") or b"").decode() == final[:255]
     await serve.stop_all()
-    await bridge.remove_discovery()
+    await remove_discovery(bridge.config)
     assert await _retained(broker, f"homeassistant/device/{bridge.node_id}/config") is None
 
 
