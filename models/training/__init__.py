@@ -1,0 +1,1 @@
+"""Training NExT-GPT: data in its own formats, the three stages, the accelerate trainer."""
