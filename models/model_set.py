@@ -22,6 +22,7 @@ from .encoders.video_frames import FrameVideoEncoder
 from .encoders.whisper_audio import CTranslate2WhisperEncoder, TransformersWhisperEncoder
 from .errors import ProfileError, WeightsMissingError
 from .gguf_conversion import converted_folder
+from .llm_adapters import apply_llm_adapters
 from .modality import GENERATED, Modality
 from .profile import Profile, RoleSpec
 from .projectors import InputProjector, OutputProjector
@@ -41,8 +42,12 @@ INPUTS = (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO)
 
 
 class ModelSet:
-    def __init__(self, profile: Profile) -> None:
+    """`apply_llm_adapters` False keeps the LLM as its weights are (training applies the adapters'
+    signal rows and LoRA itself, so it can tune them)."""
+
+    def __init__(self, profile: Profile, apply_llm_adapters: bool = True) -> None:
         self.profile = profile
+        self.apply_llm_adapters = apply_llm_adapters
         self._loaded: dict[str, Any] = {}
         self._sources: dict[str, WeightSource] = {}
         self._load_ms: dict[str, float] = {}
@@ -142,7 +147,10 @@ class ModelSet:
             model = AutoModelForCausalLM.from_pretrained(folder, dtype=placement.dtype)
             tokenizer = AutoTokenizer.from_pretrained(folder)
         model = model.to(placement.device, placement.dtype).requires_grad_(False)
-        return SignalLLM(model, tokenizer, self.profile.signal_tokens, spec.option("system_prompt", ""))
+        llm = SignalLLM(model, tokenizer, self.profile.signal_tokens, spec.option("system_prompt", ""))
+        if self.apply_llm_adapters and self.profile.adapters is not None:
+            apply_llm_adapters(llm, self.profile.adapters)
+        return llm
 
     # encoders ---------------------------------------------------------------------------------
 

@@ -25,6 +25,11 @@ PLACEHOLDERS = {Modality.IMAGE: "<image>", Modality.AUDIO: "<audio>", Modality.V
 _PLACEHOLDER_RE = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + ")")
 
 
+def split_placeholders(text: str) -> list[str]:
+    """`text` split around its media placeholders: text, placeholder, text, ... (odd indices)."""
+    return _PLACEHOLDER_RE.split(text)
+
+
 class GenerationCancelled(Exception):
     """Raised inside generation or decoding when the caller asked to stop."""
 
@@ -90,6 +95,18 @@ class SignalLLM:
                 ids.add(token_id)
         return {i for i in ids if i is not None}
 
+    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
+        """The chat template over `messages`, with the profile's system prompt when it sets one."""
+        if self.system_prompt and (not messages or messages[0]["role"] != "system"):
+            messages = [{"role": "system", "content": self.system_prompt}, *messages]
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    def signal_text(self, modality: Modality) -> str:
+        """A modality's signal group as text (`[IMG0][IMG1]...`), as training data writes it."""
+        return "".join(self.tokenizer.convert_ids_to_tokens(self.signal_ids[modality]))
+
     # 1. prompt ---------------------------------------------------------------------------------
 
     def prompt_embeddings(
@@ -97,10 +114,8 @@ class SignalLLM:
     ) -> torch.Tensor:
         """Chat template over `messages`; each `<image>`/`<audio>`/`<video>` placeholder, in order,
         is replaced by the projected embeddings of the next medium. Returns (1, length, hidden)."""
-        if self.system_prompt and (not messages or messages[0]["role"] != "system"):
-            messages = [{"role": "system", "content": self.system_prompt}, *messages]
-        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        pieces = _PLACEHOLDER_RE.split(prompt)
+        prompt = self.render(messages, add_generation_prompt=True)
+        pieces = split_placeholders(prompt)
         placeholders = pieces[1::2]
         if [PLACEHOLDERS[m] for m, _ in media] != placeholders:
             raise ValueError(f"placeholders {placeholders} do not match media {[m.value for m, _ in media]}")
