@@ -57,25 +57,50 @@ class DiffusionDecoder:
 
     @property
     def conditioning_shape(self) -> tuple[int, int]:
-        """(tokens, dim) of `prompt_embeds` without the batch axis; AudioLDM takes one vector."""
+        """(tokens, dim) of `prompt_embeds` without the batch axis; AudioLDM takes one vector.
+        Tokens: the `tokens` option, else the tokenizer's `model_max_length` (what `encode_prompt` pads
+        to), else the text encoder's positions, else 77."""
         config = self.pipeline.unet.config
         if self.modality is Modality.AUDIO:
             return 1, int(config.projection_class_embeddings_input_dim)
         dim = config.cross_attention_dim
         dim = int(dim[0] if isinstance(dim, (list, tuple)) else dim)
-        encoder = getattr(self.pipeline, "text_encoder", None)
-        tokens = self._tokens or (encoder.config.max_position_embeddings if encoder is not None else 77)
-        return int(tokens), dim
+        return int(self._tokens or self._text_tokens()), dim
 
+    def _text_tokens(self) -> int:
+        tokenizer = getattr(self.pipeline, "tokenizer", None)
+        encoder = getattr(self.pipeline, "text_encoder", None)
+        positions = int(encoder.config.max_position_embeddings) if encoder is not None else None
+        if tokenizer is not None and (positions is None or tokenizer.model_max_length <= positions):
+            return int(tokenizer.model_max_length)  # an unset model_max_length is huge: positions win then
+        return positions or 77
+
+    @torch.no_grad()
     def text_embeddings(self, captions: list[str]) -> torch.Tensor:
-        """The decoder's own text-encoder embedding of captions (the MSE target of training),
-        shaped like `prompt_embeds`. Needs a pipeline that has its tokenizer and text encoder."""
-        if getattr(self.pipeline, "tokenizer", None) is None or getattr(self.pipeline, "text_encoder", None) is None:
-            raise ValueError(f"the {self.modality.value} decoder has no tokenizer/text encoder to embed captions with")
+        """The decoder's own text-encoder embedding of captions (the MSE target of training): float32,
+        on the decoder's device, shaped `(len(captions), *conditioning_shape)` (audio: (n, 1, dim)).
+        Raises ValueError when the pipeline lacks a tokenizer or text encoder, or when the `tokens`
+        option disagrees with what the tokenizer pads to."""
+        tokenizer = getattr(self.pipeline, "tokenizer", None)
+        if tokenizer is None or getattr(self.pipeline, "text_encoder", None) is None:
+            raise ValueError(
+                f"the {self.modality.value} decoder's pipeline has no tokenizer/text encoder to embed captions with; "
+                "build it with a `text_encoder` config table or load weights that include both"
+            )
+        device = self.placement.device
+        if not captions:
+            return torch.empty((0, *self.conditioning_shape), device=device)
         if self.modality is Modality.AUDIO:
-            return self.pipeline._encode_prompt(captions, self.placement.device, 1, False)
-        embeds, _ = self.pipeline.encode_prompt(captions, self.placement.device, 1, False)
-        return embeds
+            embeds = self.pipeline._encode_prompt(list(captions), device, 1, False).unsqueeze(1)
+        else:
+            embeds, _ = self.pipeline.encode_prompt(list(captions), device, 1, False)
+        if tuple(embeds.shape[1:]) != self.conditioning_shape:
+            raise ValueError(
+                f"the {self.modality.value} decoder's text encoder gives {tuple(embeds.shape[1:])} per caption but its "
+                f"conditioning_shape is {self.conditioning_shape}: set its `tokens` option to the tokenizer's "
+                f"max_length ({tokenizer.model_max_length}) or leave it out"
+            )
+        return embeds.float()
 
     # decoding ---------------------------------------------------------------------------------
 
@@ -117,6 +142,8 @@ class DiffusionDecoder:
         if self._negative is None:
             try:
                 self._negative = self.text_embeddings([""])
+                if self.modality is Modality.AUDIO:
+                    self._negative = self._negative[:, 0]
             except ValueError:
                 self._negative = torch.zeros_like(prompt_embeds)
         return self._negative.to(prompt_embeds.device, prompt_embeds.dtype)

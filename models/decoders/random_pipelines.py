@@ -4,10 +4,28 @@ The `tiny` profile uses them for tests, and the `local` profile uses them for th
 roles no offline weights exist for until trained ones are bundled. They are real
 pipelines: saved with `save_pretrained`, they load back through the same
 `from_pretrained` path as Stable Diffusion, AudioLDM or Zeroscope.
+
+Each builder takes an optional `text_encoder` table, e.g.
+`text_encoder = { hidden_size = 32, layers = 1, heads = 2, max_length = 8, words = ["a", "red", ...] }`:
+
+- `max_length`: tokens per caption, [BOS] and [EOS] included (default 16). It is the tokenizer's
+  `model_max_length`, so the image and video decoders' `tokens` option must equal it (or be left out).
+- `words`: the word-level vocabulary, a list or one space-separated string (default
+  `word_tokenizer.DEFAULT_WORDS`); other words map to [UNK].
+- `hidden_size`, `layers`, `heads`, `intermediate_size` (default 2 x hidden_size): the transformer.
+  Image and video get a `CLIPTextModel` whose hidden size is the UNet's `cross_attention_dim` (the
+  default; another value is an error). Audio gets a `ClapTextModelWithProjection` projecting to
+  `embedding_dim` (hidden_size default 32).
+
+With the table the pipeline gets a word tokenizer and a text encoder, so `encode_prompt` turns captions
+into `prompt_embeds`. Without it the image and video pipelines have no text encoder and the audio one a
+CLAP text encoder without a tokenizer, as before: they can only be driven with `prompt_embeds`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,7 +39,101 @@ from diffusers import (
     UNet2DConditionModel,
     UNet3DConditionModel,
 )
-from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
+from transformers import (
+    ClapTextConfig,
+    ClapTextModelWithProjection,
+    CLIPTextConfig,
+    CLIPTextModel,
+    PreTrainedTokenizerFast,
+    SpeechT5HifiGan,
+    SpeechT5HifiGanConfig,
+)
+
+from .word_tokenizer import DEFAULT_WORDS, build_word_tokenizer
+
+
+@dataclass(frozen=True)
+class TextEncoderOptions:
+    """The `text_encoder` config table of a builder."""
+
+    hidden_size: int | None = None
+    layers: int = 1
+    heads: int = 2
+    intermediate_size: int | None = None
+    max_length: int = 16
+    words: tuple[str, ...] = DEFAULT_WORDS
+
+    @classmethod
+    def parse(cls, table: dict[str, Any]) -> TextEncoderOptions:
+        known = set(cls.__dataclass_fields__)
+        if unknown := set(table) - known:
+            raise ValueError(f"unknown text_encoder option(s) {sorted(unknown)}; known: {sorted(known)}")
+        options = dict(table)
+        if "words" in options:
+            options["words"] = _words(options["words"])
+        return cls(**options)
+
+    def tokenizer(self) -> PreTrainedTokenizerFast:
+        return build_word_tokenizer(self.words, self.max_length)
+
+    def intermediate(self, hidden_size: int) -> int:
+        return self.intermediate_size or 2 * hidden_size
+
+
+def _words(words: str | Iterable[str]) -> tuple[str, ...]:
+    return tuple(words.split()) if isinstance(words, str) else tuple(words)
+
+
+def _clip_text_encoder(
+    options: TextEncoderOptions, cross_attention_dim: int
+) -> tuple[CLIPTextModel, PreTrainedTokenizerFast]:
+    """A CLIP text encoder whose last hidden state is the UNet's `encoder_hidden_states`, and its tokenizer."""
+    hidden_size = options.hidden_size or cross_attention_dim
+    if hidden_size != cross_attention_dim:
+        raise ValueError(
+            f"text_encoder hidden_size {hidden_size} must equal cross_attention_dim {cross_attention_dim}: "
+            "its output is the UNet's prompt_embeds"
+        )
+    tokenizer = options.tokenizer()
+    encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=options.intermediate(hidden_size),
+            projection_dim=hidden_size,
+            num_hidden_layers=options.layers,
+            num_attention_heads=options.heads,
+            max_position_embeddings=options.max_length,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )
+    return encoder, tokenizer
+
+
+def _clap_text_encoder(
+    options: TextEncoderOptions, embedding_dim: int
+) -> tuple[ClapTextModelWithProjection, PreTrainedTokenizerFast]:
+    """A CLAP text encoder projecting to AudioLDM's class-embedding input, and its tokenizer."""
+    tokenizer = options.tokenizer()
+    hidden_size = options.hidden_size or 32
+    encoder = ClapTextModelWithProjection(
+        ClapTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            num_hidden_layers=options.layers,
+            num_attention_heads=options.heads,
+            intermediate_size=options.intermediate(hidden_size),
+            projection_dim=embedding_dim,
+            # RoBERTa-style positions start after the padding id
+            max_position_embeddings=options.max_length + tokenizer.pad_token_id + 1,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )
+    return encoder, tokenizer
 
 
 def _scheduler() -> DDIMScheduler:
@@ -44,9 +156,14 @@ def _vae(channels: tuple[int, ...], in_channels: int, out_channels: int, latent_
 
 
 def build_image_pipeline(
-    size: int = 32, channels: tuple[int, ...] = (32, 64), cross_attention_dim: int = 32, **_: Any
+    size: int = 32,
+    channels: tuple[int, ...] = (32, 64),
+    cross_attention_dim: int = 32,
+    text_encoder: dict[str, Any] | None = None,
+    **_: Any,
 ) -> StableDiffusionPipeline:
-    """A Stable Diffusion pipeline (UNet2DConditionModel + AutoencoderKL) with random weights."""
+    """A Stable Diffusion pipeline (UNet2DConditionModel + AutoencoderKL, and a CLIP text encoder with a
+    word tokenizer when `text_encoder` is given) with random weights."""
     vae = _vae((channels[0], channels[0]), 3, 3, 4)
     latent_size = size // 2
     unet = UNet2DConditionModel(
@@ -61,12 +178,17 @@ def build_image_pipeline(
         attention_head_dim=8,
         norm_num_groups=min(channels),
     )
+    encoder, tokenizer = (
+        _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
+        if text_encoder is not None
+        else (None, None)
+    )
     return StableDiffusionPipeline(
         vae=vae,
         unet=unet,
         scheduler=_scheduler(),
-        text_encoder=None,
-        tokenizer=None,
+        text_encoder=encoder,
+        tokenizer=tokenizer,
         safety_checker=None,
         feature_extractor=None,
         image_encoder=None,
@@ -75,9 +197,14 @@ def build_image_pipeline(
 
 
 def build_audio_pipeline(
-    mel_bins: int = 64, channels: tuple[int, ...] = (32, 64), embedding_dim: int = 32, **_: Any
+    mel_bins: int = 64,
+    channels: tuple[int, ...] = (32, 64),
+    embedding_dim: int = 32,
+    text_encoder: dict[str, Any] | None = None,
+    **_: Any,
 ) -> AudioLDMPipeline:
-    """An AudioLDM pipeline (mel UNet + VAE + HiFi-GAN vocoder at 16 kHz) with random weights."""
+    """An AudioLDM pipeline (mel UNet + VAE + HiFi-GAN vocoder at 16 kHz, CLAP text encoder) with random
+    weights; with `text_encoder` the CLAP encoder is built from that table and gets a word tokenizer."""
     unet = UNet2DConditionModel(
         sample_size=mel_bins // 2,
         in_channels=4,
@@ -93,17 +220,20 @@ def build_audio_pipeline(
         norm_num_groups=min(channels),
     )
     vae = _vae((channels[0], channels[0]), 1, 1, 4)
-    text_encoder = ClapTextModelWithProjection(
-        ClapTextConfig(
-            vocab_size=100,
-            hidden_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=37,
-            projection_dim=embedding_dim,
-            max_position_embeddings=64,
-        )
-    )
+    if text_encoder is not None:
+        encoder, tokenizer = _clap_text_encoder(TextEncoderOptions.parse(text_encoder), embedding_dim)
+    else:  # as before: an encoder without a tokenizer, driven only with prompt_embeds
+        encoder, tokenizer = ClapTextModelWithProjection(
+            ClapTextConfig(
+                vocab_size=100,
+                hidden_size=32,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=37,
+                projection_dim=embedding_dim,
+                max_position_embeddings=64,
+            )
+        ), None
     vocoder = SpeechT5HifiGan(
         SpeechT5HifiGanConfig(
             model_in_dim=mel_bins,
@@ -117,14 +247,19 @@ def build_audio_pipeline(
         )
     )
     return AudioLDMPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=None, unet=unet, scheduler=_scheduler(), vocoder=vocoder
+        vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=_scheduler(), vocoder=vocoder
     )
 
 
 def build_video_pipeline(
-    size: int = 32, channels: tuple[int, ...] = (32, 64), cross_attention_dim: int = 32, **_: Any
+    size: int = 32,
+    channels: tuple[int, ...] = (32, 64),
+    cross_attention_dim: int = 32,
+    text_encoder: dict[str, Any] | None = None,
+    **_: Any,
 ) -> TextToVideoSDPipeline:
-    """A text-to-video pipeline (UNet3DConditionModel + AutoencoderKL) with random weights."""
+    """A text-to-video pipeline (UNet3DConditionModel + AutoencoderKL, and a CLIP text encoder with a
+    word tokenizer when `text_encoder` is given) with random weights."""
     vae = _vae((channels[0], channels[0]), 3, 3, 4)
     unet = UNet3DConditionModel(
         sample_size=size // 2,
@@ -138,7 +273,12 @@ def build_video_pipeline(
         attention_head_dim=8,
         norm_num_groups=min(channels),
     )
-    return TextToVideoSDPipeline(vae=vae, text_encoder=None, tokenizer=None, unet=unet, scheduler=_scheduler())
+    encoder, tokenizer = (
+        _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
+        if text_encoder is not None
+        else (None, None)
+    )
+    return TextToVideoSDPipeline(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=_scheduler())
 
 
 BUILDERS = {"image": build_image_pipeline, "audio": build_audio_pipeline, "video": build_video_pipeline}
