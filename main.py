@@ -59,6 +59,43 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--share-group", default=None,
                        help="MQTT 5 shared subscription group: several serve processes split one device fleet")
 
+    train = commands.add_parser("train", help="train one NExT-GPT stage (1, 2 or 3) on NExT-GPT's data formats")
+    train.add_argument("--stage", type=int, choices=(1, 2, 3), required=True,
+                       help="1 encoder-side (X->caption), 2 decoder-side (caption->signals), 3 MosIT")
+    train.add_argument("--data", type=Path, action="append", required=True, metavar="FILE",
+                       help="a .json/.jsonl data file (repeatable)")
+    train.add_argument("--media-root", type=Path, default=Path("."), help="folder media paths are relative to")
+    train.add_argument("--out", type=Path, default=None, help="folder for the trained parameters (adapters)")
+    train.add_argument("--profile", default="local")
+    train.add_argument("--eval-data", type=Path, action="append", default=None, metavar="FILE",
+                       help="held-out data for the eval loss (repeatable)")
+    train.add_argument("--init", type=Path, default=None,
+                       help="start from these adapters (an earlier stage's --out; default: the profile's)")
+    train.add_argument("--resume", type=Path, default=None, help="continue this checkpoint (its optimiser and step)")
+    train.add_argument("--max-steps", type=int, default=None, help="optimiser steps (default: --epochs over the data)")
+    train.add_argument("--epochs", type=float, default=1.0)
+    train.add_argument("--batch-size", type=int, default=4)
+    train.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
+    train.add_argument("--lr", type=float, default=1e-4, help="learning rate")
+    train.add_argument("--warmup-steps", type=int, default=0)
+    train.add_argument("--train", default=None,
+                       help="what trains, comma-separated: input_projectors, output_projectors, signal_embeddings, "
+                            "lora (default: the stage's own)")
+    train.add_argument("--lora-rank", type=int, default=None, help="default: the profile's lora_rank, else 32")
+    train.add_argument("--lora-alpha", type=int, default=None, help="default: the profile's lora_alpha, else 32")
+    train.add_argument("--lora-dropout", type=float, default=None, help="default: the profile's, else 0.1")
+    train.add_argument("--mse-weight", type=float, default=1.0)
+    train.add_argument("--max-length", type=int, default=1024, help="tokens per example (longer ones are cut)")
+    train.add_argument("--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default="auto")
+    train.add_argument("--gradient-checkpointing", action="store_true")
+    train.add_argument("--eval-every", type=int, default=0)
+    train.add_argument("--save-every", type=int, default=0)
+    train.add_argument("--log-with", choices=("csv", "tensorboard"), default="csv")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--skip-bad", action="store_true", help="skip bad records (counted) instead of stopping")
+    train.add_argument("--dry-run", action="store_true", help="validate the data; print counts per modality/direction")
+    train.add_argument("--json", action="store_true")
+
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
     app.add_argument("--data", type=Path, default=None, help="history folder")
@@ -66,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="a text conversation in the terminal")
     chat.add_argument("--profile", default="local")
     return parser
+
+
+def _train_settings(args: argparse.Namespace) -> dict:
+    return {
+        "parts": args.train.split(",") if args.train else None, "learning_rate": args.lr,
+        "batch_size": args.batch_size, "gradient_accumulation": args.grad_accum, "max_steps": args.max_steps,
+        "epochs": args.epochs, "warmup_steps": args.warmup_steps, "mse_weight": args.mse_weight,
+        "max_length": args.max_length, "mixed_precision": args.mixed_precision,
+        "gradient_checkpointing": args.gradient_checkpointing, "eval_every": args.eval_every,
+        "save_every": args.save_every, "log_with": args.log_with, "seed": args.seed,
+        "lora_rank": args.lora_rank, "lora_alpha": args.lora_alpha, "lora_dropout": args.lora_dropout,
+    }
 
 
 def _has_display() -> bool:
@@ -113,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                              profile=args.profile, allow=args.allow, client_id=args.client_id,
                              share_group=args.share_group, discovery=args.discovery,
                              remove_discovery=args.remove_discovery)
+        if args.command == "train":
+            from assistant.cli.train import TrainOptions, run_train
+
+            return run_train(TrainOptions(
+                args.stage, args.data, args.media_root, args.out, args.profile, args.eval_data, args.init,
+                args.resume, args.dry_run, args.skip_bad, args.json, _train_settings(args)))
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

@@ -31,6 +31,8 @@ _LAZY = {
     "RoleReport": ".report", "trainable_share": ".report",
     "GenerationCancelled": ".signal_llm",
     "WeightSource": ".weights",
+    "LoraSettings": ".training.stages", "lora_from_options": ".training.stages", "TrainSettings": ".training.trainer",
+    "load_training_data": ".training.api", "train_stage": ".training.api",
 }
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
     from .profile import available_profiles, load_profile
     from .report import RoleReport, trainable_share
     from .signal_llm import GenerationCancelled
+    from .training.api import load_training_data, train_stage
+    from .training.stages import LoraSettings, lora_from_options
+    from .training.trainer import TrainSettings
     from .weights import WeightSource
 
 
@@ -51,9 +56,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "DEFAULT_LIMITS", "WANTABLE", "AnyToAnyModel", "AudioData", "DecodeProgress", "EncodedVideo",
-    "GenerationCancelled", "ImageData", "InputError", "MediaError", "MediaLimits", "MediaResult", "Modality",
+    "AnyToAnyModel", "AudioData", "DEFAULT_LIMITS", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
+    "ImageData", "InputError", "LoraSettings", "MediaError", "MediaLimits", "MediaResult", "Modality",
     "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta",
-    "VideoData", "WeightSource", "WeightsMissingError", "available_profiles", "load_profile", "parse_want",
-    "read_audio", "read_image", "read_video", "trainable_share", "write_media",
+    "TrainSettings", "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "available_profiles",
+    "load_profile", "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image",
+    "read_video", "train_stage", "trainable_share", "write_media",
 ]

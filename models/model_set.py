@@ -22,7 +22,7 @@ from .encoders.video_frames import FrameVideoEncoder
 from .encoders.whisper_audio import CTranslate2WhisperEncoder, TransformersWhisperEncoder
 from .errors import ProfileError, WeightsMissingError
 from .gguf_conversion import converted_folder
-from .llm_adapters import apply_llm_adapters
+from .llm_adapters import apply_llm_adapters, llm_adapter_parts
 from .modality import GENERATED, Modality
 from .profile import Profile, RoleSpec
 from .projectors import InputProjector, OutputProjector
@@ -91,6 +91,10 @@ class ModelSet:
                             report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
                     else:
                         report[role] = self._source_or_missing(role, spec)
+                adapters = self.profile.adapters
+                parts = llm_adapter_parts(adapters) if adapters is not None and self.apply_llm_adapters else []
+                if parts:
+                    report["llm_adapters"] = WeightSource("folder", f"{adapters} ({' + '.join(parts)})", trained=True)
                 self._report = report
             return dict(self._report)
 

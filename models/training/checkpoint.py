@@ -38,7 +38,7 @@ def save_adapters(trainee: Trainee, folder: Path, init: Path | None, about: dict
             projector.save_pretrained(folder / f"{modality}_{role}")
     trainee.rows.save(folder)
     if hasattr(trainee.lm, "peft_config"):
-        trainee.lm.save_pretrained(str(folder / LORA_FOLDER))
+        trainee.lm.save_pretrained(str(folder / LORA_FOLDER), save_embedding_layers=False)  # rows: ours
     if init is not None and init.resolve() != folder.resolve():
         for part in init.iterdir():  # what an earlier stage trained and this one did not touch
             target = folder / part.name

@@ -72,6 +72,7 @@ class RecordError(InputError):
 class RecordSet:
     examples: list[Example] = field(default_factory=list)
     skipped: list[RecordError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
 
     def counts(self) -> dict:
         """Records, skipped, kinds, directions per exchange ("image→text") and media per role and modality."""
@@ -91,8 +92,8 @@ class _Bad(Exception):
 
 def load_records(files: list[Path], media_root: Path, *, skip_bad: bool = False) -> RecordSet:
     """Every record of `files`, normalised; with `skip_bad` a bad record is kept in `skipped` instead of raising."""
-    records = RecordSet()
-    for file in map(Path, files):
+    records = RecordSet(files=[Path(f) for f in files])
+    for file in records.files:
         for index, record in _read(file):
             try:
                 if isinstance(record, _Bad):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import InputError
+
 PARTS = ("input_projectors", "output_projectors", "signal_embeddings", "lora")
 DEFAULT_PARTS = {
     1: ("input_projectors",),
@@ -43,14 +45,28 @@ class StagePlan:
         return self.mse_weight > 0 and bool(self.parts & {"output_projectors", "signal_embeddings", "lora"})
 
 
+def lora_from_options(options: dict, **overrides: float | int | None) -> LoraSettings:
+    """LoRA settings from a profile's `[llm]` options (`lora_rank`, `lora_alpha`, `lora_dropout`,
+    `lora_targets`), NExT-GPT's defaults for what it does not say, then `overrides` that are not None."""
+    default = LoraSettings()
+    values = {
+        "rank": int(options.get("lora_rank", default.rank)),
+        "alpha": int(options.get("lora_alpha", default.alpha)),
+        "dropout": float(options.get("lora_dropout", default.dropout)),
+        "targets": tuple(options.get("lora_targets", default.targets)),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return LoraSettings(**values)
+
+
 def stage_plan(
     stage: int, parts: list[str] | None = None, mse_weight: float = 1.0, lora: LoraSettings | None = None
 ) -> StagePlan:
     if stage not in DEFAULT_PARTS:
-        raise ValueError(f"stage {stage}: NExT-GPT has stages 1, 2 and 3")
+        raise InputError(f"stage {stage}: NExT-GPT has stages 1, 2 and 3")
     chosen = tuple(parts) if parts else DEFAULT_PARTS[stage]
     unknown = set(chosen) - set(PARTS)
     if unknown:
-        raise ValueError(f"cannot train {sorted(unknown)}: choose from {', '.join(PARTS)}")
+        raise InputError(f"cannot train {sorted(unknown)}: choose from {', '.join(PARTS)}")
     return StagePlan(stage, frozenset(chosen), "signals" if stage == 2 else "answers", mse_weight,
                      lora or LoraSettings())

@@ -15,7 +15,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from .checkpoint import STATE_FOLDER, save_adapters
 from .media_features import MediaFeatures
 from .records import Example, RecordSet
 from .sequences import SequenceBuilder
-from .stages import LoraSettings, StagePlan, stage_plan
+from .stages import LoraSettings, StagePlan, lora_from_options, stage_plan
 from .trainee import Trainee
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     mse_weight: float = 1.0
     max_length: int = 1024
-    lora: LoraSettings = field(default_factory=LoraSettings)
+    lora: LoraSettings | None = None  # None: the profile's lora_* options (else NExT-GPT's r=32, alpha=32)
     mixed_precision: str = "auto"  # auto | no | bf16 | fp16
     gradient_checkpointing: bool = False
     eval_every: int = 0  # steps; 0: only at the end (when there is eval data)
@@ -136,6 +136,8 @@ class Trainer:
     ) -> None:
         if not data.examples:
             raise InputError("no training examples: check --data (and --skip-bad counts)")
+        if settings.lora is None:
+            settings = replace(settings, lora=lora_from_options(profile.role("llm").options))
         self.settings = settings
         self.out = out
         self.resume = resume
@@ -202,7 +204,7 @@ class Trainer:
                     self.optimizer.zero_grad()
                 batch_in_epoch += 1
                 samples += len(items) * accelerator.num_processes
-                window.append({k: float(v) for k, v in result.items()})
+                window.append({k: float(v.detach()) for k, v in result.items()})
                 if not accelerator.sync_gradients:
                     continue
                 step += 1
