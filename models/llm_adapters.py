@@ -60,6 +60,19 @@ def llm_adapter_parts(folder: Path) -> list[str]:
     return parts
 
 
+def adapter_parameters(folder: Path) -> int:
+    """Parameters of the LLM parts an adapters folder holds (signal rows and LoRA)."""
+    from safetensors import safe_open
+
+    files = [folder / ROWS_FILE, folder / LORA_FOLDER / "adapter_model.safetensors"]
+    total = 0
+    for path in (f for f in files if f.is_file()):
+        with safe_open(str(path), "pt") as handle:
+            for key in handle.keys():
+                total += torch.Size(handle.get_slice(key).get_shape()).numel()
+    return total
+
+
 def apply_llm_adapters(llm: SignalLLM, folder: Path) -> None:
     parts = llm_adapter_parts(folder)
     if "signal_rows" in parts:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .llm_adapters import adapter_parameters
 from .modality import GENERATED
 from .model_set import INPUTS, ModelSet
 
@@ -75,6 +76,10 @@ def build_report(models: ModelSet) -> list[RoleReport]:
             rows.append(RoleReport(f"{modality.value}_decoder", type(decoder.pipeline).__name__,
                                    sources[f"{modality.value}_decoder"].describe(),
                                    sources[f"{modality.value}_decoder"].trained, total, 0))
+    if "llm_adapters" in sources:
+        count = adapter_parameters(models.profile.adapters)
+        rows.append(RoleReport("llm_adapters", "signal-token rows + LoRA (merged)", sources["llm_adapters"].describe(),
+                               True, count, count))
     for role, load in (("asr", models.asr), ("tts", models.tts), ("vad", models.vad)):
         if models.has(role):
             add(role, load(), None, model={"asr": "faster-whisper", "tts": "Piper", "vad": "Silero VAD"}[role])

@@ -116,6 +116,8 @@ def test_a_trained_checkpoint_plugs_into_a_profile_and_answers(
     weights = dict(llm.model.named_parameters())
     moved = [n for n, p in base_llm.model.named_parameters() if "self_attn" in n and not torch.equal(p, weights[n])]
     assert moved  # LoRA is merged into the attention weights
+    listed = {row.role: row for row in trained.report()}
+    assert listed["llm_adapters"].trained and listed["llm_adapters"].parameters > 0
     reply = list(trained.respond(ModelRequest(text="Draw a red square.", want={Modality.IMAGE}, max_new_tokens=4)))
     assert any(getattr(event, "modality", None) is Modality.IMAGE and hasattr(event, "media") for event in reply)
 
