@@ -101,10 +101,9 @@ def full_shares() -> dict:
 
 
 def throughput(profile: str, steps: int, batch_size: int) -> dict:
-    from models.world.dataset import generate_world
-
     from models.training.api import load_training_data, train_stage
     from models.training.trainer import TrainSettings
+    from models.world.dataset import generate_world
 
     results = {}
     with tempfile.TemporaryDirectory() as folder:
