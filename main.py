@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="validate the data; print counts per modality/direction")
     train.add_argument("--json", action="store_true")
 
+    world = commands.add_parser("world", help="the synthetic world: generate its data")
+    world_actions = world.add_subparsers(dest="world_action", required=True)
+    generate = world_actions.add_parser("generate", help="write the world's media and NExT-GPT records")
+    generate.add_argument("--out", type=Path, required=True, help="the world folder (it is the --media-root)")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--per-kind", type=int, default=960, help="training images, sounds and videos each")
+    generate.add_argument("--heldout-per-kind", type=int, default=96)
+
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
     app.add_argument("--data", type=Path, default=None, help="history folder")
@@ -168,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(TrainOptions(
                 args.stage, args.data, args.media_root, args.out, args.profile, args.eval_data, args.init,
                 args.resume, args.dry_run, args.skip_bad, args.json, _train_settings(args)))
+        if args.command == "world":
+            from assistant.cli.world_command import run_world_generate
+
+            return run_world_generate(args.out, args.seed, args.per_kind, args.heldout_per_kind)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

@@ -1,0 +1,20 @@
+"""`world generate`: write the synthetic world's data; `world train`: train its models from scratch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+
+def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: int,
+                       stdout: TextIO = sys.stdout) -> int:
+    from models.world import generate_world
+
+    manifest = generate_world(out, seed=seed, train_per_kind=per_kind, heldout_per_kind=heldout_per_kind)
+    stdout.write(f"wrote the world (seed {manifest.seed}) to {out}: {sum(manifest.records.values())} records, "
+                 f"media per split and kind {json.dumps(manifest.per_kind)}\n")
+    stdout.write(f"train with e.g.: python main.py train --stage 1 --data {out}/train/image_comprehension.json "
+                 f"--media-root {out} --out runs/stage1\n")
+    return 0

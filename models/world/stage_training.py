@@ -1,0 +1,67 @@
+"""NExT-GPT's stages 1–3 on the synthetic world, through the training pipeline (`models.training`).
+
+Stage 1 aligns the encoders with captions (comprehension records), stage 2 the decoders with
+signal tokens (generation records), stage 3 tunes LoRA and both projectors on T-T+X
+instructions and MosIT conversations, mixed with the earlier stages' records (so neither
+direction is forgotten) and the base model's own answers to ordinary questions (so it keeps
+answering them). Each stage starts from the one before; the last writes the adapters folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..training.api import load_training_data, train_stage
+from ..training.trainer import TrainSettings
+
+log = logging.getLogger(__name__)
+
+KINDS = ("image", "audio", "video")
+EVAL_EXAMPLES = 64
+STAGE_FILES = {
+    1: [f"{kind}_comprehension.json" for kind in KINDS],
+    2: [f"{kind}_generation.json" for kind in KINDS],
+    3: ["instruction.json", "mosit.json", *(f"{kind}_comprehension.json" for kind in KINDS),
+        *(f"{kind}_generation.json" for kind in KINDS)],
+}
+
+
+@dataclass
+class StageBudget:
+    """Optimiser steps and learning rate per stage (2 CPU cores: about 2–4 samples/s)."""
+
+    steps: dict[int, int] = field(default_factory=lambda: {1: 300, 2: 300, 3: 600})
+    learning_rate: dict[int, float] = field(default_factory=lambda: {1: 1e-3, 2: 1e-3, 3: 3e-4})
+    batch_size: int = 4
+
+
+def train_world_stages(
+    profile: Path, world: Path, work: Path, adapters: Path, chat_records: list[dict], budget: StageBudget
+) -> dict[str, dict]:
+    """Stages 1, 2, 3 in turn; returns each stage's figures. The adapters land in `adapters`."""
+    work.mkdir(parents=True, exist_ok=True)
+    chat_file = work / "chat.json"
+    chat_file.write_text(json.dumps(chat_records, indent=1))
+    figures: dict[str, dict] = {}
+    init = None
+    for stage in (1, 2, 3):
+        files = [world / "train" / name for name in STAGE_FILES[stage]] + ([chat_file] if stage == 3 else [])
+        data = load_training_data(files, world)
+        heldout = load_training_data([world / "heldout" / name for name in STAGE_FILES[stage]], world)
+        heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]  # every kind, fewer
+        out = adapters if stage == 3 else work / f"stage{stage}"
+        settings = TrainSettings(stage=stage, max_steps=budget.steps[stage], batch_size=budget.batch_size,
+                                 learning_rate=budget.learning_rate[stage], warmup_steps=budget.steps[stage] // 20,
+                                 seed=stage)
+        log.info("world stage %d: %d records, %d steps", stage, len(data.examples), settings.max_steps)
+        result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
+        figures[f"stage_{stage}"] = {
+            "steps": result.steps, "samples_per_s": round(result.samples_per_second, 2),
+            "seconds": round(result.seconds, 1), "first_loss": result.losses[0], "last_loss": result.losses[-1],
+            "eval_loss": result.eval_loss, "trainable_parameters": result.trainable_parameters,
+        }
+        init = out
+    return figures

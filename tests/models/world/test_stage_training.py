@@ -1,0 +1,50 @@
+"""Stages 1–3 on a small synthetic world through the training pipeline, on the tiny profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models import AnyToAnyModel
+from models.world import generate_world
+from models.world.chat_data import distilled_chat_records
+from models.world.stage_training import StageBudget, train_world_stages
+
+
+def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
+    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXTGPT_CACHE", str(tmp_path / "cache"))
+    world = tmp_path / "world"
+    generate_world(world, seed=1, train_per_kind=6, heldout_per_kind=3)
+    chat = distilled_chat_records(lambda q: "" if "Spain" in q else f"An answer to: {q}", ("What is the capital "
+                                  "of Spain?", "What is two plus two?"))
+    assert chat == [{"instruction": "What is two plus two?", "input": "", "output": "An answer to: What is two "
+                     "plus two?"}]
+    budget = StageBudget(steps={1: 2, 2: 2, 3: 2}, batch_size=2)
+    figures = train_world_stages(tiny_saved_profile, world, tmp_path / "work", tmp_path / "adapters", chat, budget)
+    assert [figures[f"stage_{s}"]["steps"] for s in (1, 2, 3)] == [2, 2, 2]
+    assert all(figures[f"stage_{s}"]["eval_loss"] is not None for s in (1, 2, 3))
+    adapters = tmp_path / "adapters"
+    names = {p.name for p in adapters.iterdir()}
+    assert {"image_input_projector", "video_output_projector", "signal_tokens.safetensors", "llm_lora"} <= names
+    assert json.loads((adapters / "adapters.json").read_text())["stage"] == 3
+    profile = tmp_path / "with-adapters.toml"
+    profile.write_text(f'adapters = "{adapters}"\n' + tiny_saved_profile.read_text())
+    sources = AnyToAnyModel.from_profile(profile).sources()
+    assert all(sources[f"{m}_{role}"].trained for m in ("image", "audio", "video")
+               for role in ("input_projector", "output_projector"))
+
+
+def test_world_generate_command_writes_a_world_the_trainer_reads(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from main import main
+
+    assert main(["world", "generate", "--out", str(tmp_path / "w"), "--per-kind", "3", "--heldout-per-kind", "3"]) == 0
+    assert "wrote the world (seed 0)" in capsys.readouterr().out
+    assert main(["train", "--stage", "3", "--data", str(tmp_path / "w/train/mosit.json"), "--media-root",
+                 str(tmp_path / "w"), "--dry-run", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert counts["records"] == 3 and counts["kinds"] == {"mosit": 3}
