@@ -96,13 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="validate the data; print counts per modality/direction")
     train.add_argument("--json", action="store_true")
 
-    world = commands.add_parser("world", help="the synthetic world: generate its data")
+    world = commands.add_parser("world", help="the synthetic world: generate its data, train the local models on it")
     world_actions = world.add_subparsers(dest="world_action", required=True)
     generate = world_actions.add_parser("generate", help="write the world's media and NExT-GPT records")
     generate.add_argument("--out", type=Path, required=True, help="the world folder (it is the --media-root)")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--per-kind", type=int, default=960, help="training images, sounds and videos each")
     generate.add_argument("--heldout-per-kind", type=int, default=96)
+    world_train = world_actions.add_parser(
+        "train", help="train the local profile's image encoder, decoders, projectors and LoRA from scratch")
+    world_train.add_argument("--out", type=Path, default=None, help="where the weights go (default: resources/world)")
+    world_train.add_argument("--work", type=Path, default=None,
+                             help="scratch folder: the world's data, stage checkpoints (default: the cache folder)")
+    world_train.add_argument("--seed", type=int, default=0)
+    world_train.add_argument("--quick", action="store_true", help="minutes instead of hours; not worth shipping")
 
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
@@ -177,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.stage, args.data, args.media_root, args.out, args.profile, args.eval_data, args.init,
                 args.resume, args.dry_run, args.skip_bad, args.json, _train_settings(args)))
         if args.command == "world":
-            from assistant.cli.world_command import run_world_generate
+            from assistant.cli.world_command import run_world_generate, run_world_train
 
+            if args.world_action == "train":
+                return run_world_train(args.out, args.work, args.seed, args.quick)
             return run_world_generate(args.out, args.seed, args.per_kind, args.heldout_per_kind)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app

@@ -18,3 +18,19 @@ def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: in
     stdout.write(f"train with e.g.: python main.py train --stage 1 --data {out}/train/image_comprehension.json "
                  f"--media-root {out} --out runs/stage1\n")
     return 0
+
+
+def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool, stdout: TextIO = sys.stdout) -> int:
+    from models.profile import RESOURCES
+    from models.training.caption_targets import cache_folder
+    from models.world.build import WorldTrainPlan, train_world
+
+    plan = WorldTrainPlan.quick() if quick else WorldTrainPlan()
+    plan.seed = seed
+    out = out or RESOURCES / "world"
+    work = work or cache_folder().parent / "world-build"
+    report = train_world(out, work, plan)
+    stdout.write(f"trained the world's models into {out} in {sum(report['seconds'].values()) / 60:.0f} min: "
+                 f"{json.dumps(report['seconds'])}\n")
+    stdout.write("score them with: python main.py eval --suite world\n")
+    return 0

