@@ -96,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="validate the data; print counts per modality/direction")
     train.add_argument("--json", action="store_true")
 
+    evaluate = commands.add_parser("eval", help="score a profile on an evaluation suite, each figure beside its goal")
+    evaluate.add_argument("--suite", choices=("world",), default="world",
+                          help="world: captioning, generation, modality switching and general chat on the "
+                               "synthetic world's held-out split (the only suite so far)")
+    evaluate.add_argument("--profile", default="local", help="profile name or .toml path (default: local)")
+    evaluate.add_argument("--world", type=Path, default=None,
+                          help="a world folder (default: the world of seed 0 in the user cache, generated once)")
+    evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="at most N items per figure")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
     app.add_argument("--data", type=Path, default=None, help="history folder")
@@ -168,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(TrainOptions(
                 args.stage, args.data, args.media_root, args.out, args.profile, args.eval_data, args.init,
                 args.resume, args.dry_run, args.skip_bad, args.json, _train_settings(args)))
+        if args.command == "eval":
+            from assistant.cli.eval_command import run_eval
+
+            return run_eval(args.suite, args.profile, args.world, args.limit, args.json)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 
