@@ -110,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
                              help="scratch folder: the world's data, stage checkpoints (default: the cache folder)")
     world_train.add_argument("--seed", type=int, default=0)
     world_train.add_argument("--quick", action="store_true", help="minutes instead of hours; not worth shipping")
+    evaluate = commands.add_parser("eval", help="score a profile on an evaluation suite, each figure beside its goal")
+    evaluate.add_argument("--suite", choices=("world",), default="world",
+                          help="world: captioning, generation, modality switching and general chat on the "
+                               "synthetic world's held-out split (the only suite so far)")
+    evaluate.add_argument("--profile", default="local", help="profile name or .toml path (default: local)")
+    evaluate.add_argument("--world", type=Path, default=None,
+                          help="a world folder (default: the world of seed 0 in the user cache, generated once)")
+    evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="at most N items per figure")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")
     app.add_argument("--profile", default=None, help="profile (default: the one in settings, else local)")
@@ -189,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.world_action == "train":
                 return run_world_train(args.out, args.work, args.seed, args.quick)
             return run_world_generate(args.out, args.seed, args.per_kind, args.heldout_per_kind)
+        if args.command == "eval":
+            from assistant.cli.eval_command import run_eval
+
+            return run_eval(args.suite, args.profile, args.world, args.limit, args.json)
         if args.command in (None, "app") and _has_display():
             from ui.app import run_app
 

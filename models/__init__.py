@@ -33,6 +33,8 @@ _LAZY = {
     "WeightSource": ".weights",
     "LoraSettings": ".training.stages", "lora_from_options": ".training.stages", "TrainSettings": ".training.trainer",
     "load_training_data": ".training.api", "train_stage": ".training.api",
+    "WorldReport": ".world.report", "evaluate_world": ".world.evaluation", "format_table": ".world.report",
+    "open_world": ".world.evaluation",
 }
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from .training.stages import LoraSettings, lora_from_options
     from .training.trainer import TrainSettings
     from .weights import WeightSource
+    from .world.evaluation import evaluate_world, open_world
+    from .world.report import WorldReport, format_table
 
 
 def __getattr__(name: str) -> Any:
@@ -59,7 +63,8 @@ __all__ = [
     "AnyToAnyModel", "AudioData", "DEFAULT_LIMITS", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
     "ImageData", "InputError", "LoraSettings", "MediaError", "MediaLimits", "MediaResult", "Modality",
     "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta",
-    "TrainSettings", "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "available_profiles",
-    "load_profile", "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image",
-    "read_video", "train_stage", "trainable_share", "write_media",
+    "TrainSettings", "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "WorldReport",
+    "available_profiles", "evaluate_world", "format_table", "load_profile", "load_training_data",
+    "lora_from_options", "open_world", "parse_want", "read_audio", "read_image", "read_video", "train_stage",
+    "trainable_share", "write_media",
 ]

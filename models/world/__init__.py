@@ -2,9 +2,18 @@
 
 `attributes` says what the world holds, `render` draws it, `analysers` judge media by measuring
 them, `records` words NExT-GPT training records about it and `dataset` writes a whole world.
+`evaluation` scores a model on a world's held-out split (with `judges`, into a `report`); it needs
+torch, so it is imported from there (or through `models`), not from here.
 """
 
-from models.world.analysers import analyse_image, analyse_sound, analyse_video
+from models.world.analysers import (
+    analyse_image,
+    analyse_sound,
+    analyse_video,
+    image_traits,
+    sound_traits,
+    video_traits,
+)
 from models.world.attributes import (
     COLOURS,
     DIRECTIONS,
@@ -42,6 +51,7 @@ __all__ = [
     "analyse_sound",
     "analyse_video",
     "generate_world",
+    "image_traits",
     "load_manifest",
     "parse_caption",
     "render_image",
@@ -50,4 +60,6 @@ __all__ = [
     "sample_image_attributes",
     "sample_sound_attributes",
     "sample_video_attributes",
+    "sound_traits",
+    "video_traits",
 ]

@@ -3,7 +3,9 @@
 They are meant for the outputs of small trained decoders, so they are tolerant: lossy video coding,
 noise, blur, a few stray pixels and a slightly wrong colour or pitch still read as the world's
 nearest attribute. What is too far from anything in the world (a blank picture, pure noise,
-silence, a tone between two pitches) reads as None.
+silence, a tone between two pitches) reads as None. ``analyse_*`` name a medium's attributes only
+when every one of them reads clearly; ``*_traits`` read each attribute on its own, so that an
+evaluation can score a right colour on a wrong shape as half right.
 
 How each judge decides:
 - image: foreground = pixels far from white; the largest 8-connected foreground region is the
@@ -223,31 +225,48 @@ def _palette_colour(values: np.ndarray) -> str | None:
     return names[best]
 
 
+def image_traits(image: ImageData) -> dict[str, str | None]:
+    """Each attribute an image shows, read on its own: ``{"colour": …, "shape": …}``, None where unclear.
+
+    A coloured blob of no world shape still has a colour; a picture with no shape on white has neither.
+    """
+    blob = find_blob(image.pixels)
+    return {"colour": None if blob is None else blob.colour, "shape": None if blob is None else blob.shape}
+
+
 def analyse_image(image: ImageData) -> ImageAttributes | None:
     """The colour and shape an image shows, or None when it shows no world shape."""
-    blob = find_blob(image.pixels)
-    if blob is None or blob.colour is None or blob.shape is None:
-        return None
-    return ImageAttributes(blob.colour, blob.shape)
+    traits = image_traits(image)
+    return None if None in traits.values() else ImageAttributes(**traits)  # type: ignore[arg-type]
+
+
+def sound_traits(audio: AudioData) -> dict[str, str | None]:
+    """Each attribute a sound shows, read on its own: ``{"pitch": …, "pattern": …}``, None where unclear.
+
+    Silence, noise and clips under 0.5 s have neither; a clear tone between two world pitches has a
+    pattern but no pitch.
+    """
+    unclear: dict[str, str | None] = {"pitch": None, "pattern": None}
+    samples = audio.samples.astype(np.float64)
+    rate = audio.rate
+    if samples.size < MIN_SECONDS * rate or not np.isfinite(samples).all():
+        return unclear
+    if math.sqrt(float(np.mean(samples**2))) < MIN_RMS:
+        return unclear
+    peak = _tone_frequency(samples, rate)
+    if peak is None:
+        return unclear
+    names = list(PITCHES)
+    octaves = np.abs(np.log2(peak / np.array([PITCHES[name] for name in names])))
+    best = int(octaves.argmin())
+    return {"pitch": names[best] if octaves[best] <= MAX_PITCH_OCTAVES else None,
+            "pattern": "pulsing" if pulse_contrast(samples, rate) > PULSE_CONTRAST else "steady"}
 
 
 def analyse_sound(audio: AudioData) -> SoundAttributes | None:
     """The pitch and pattern of a tone, or None for silence, noise, a clip under 0.5 s or a foreign pitch."""
-    samples = audio.samples.astype(np.float64)
-    rate = audio.rate
-    if samples.size < MIN_SECONDS * rate or not np.isfinite(samples).all():
-        return None
-    if math.sqrt(float(np.mean(samples**2))) < MIN_RMS:
-        return None
-    peak = _tone_frequency(samples, rate)
-    if peak is None:
-        return None
-    names = list(PITCHES)
-    octaves = np.abs(np.log2(peak / np.array([PITCHES[name] for name in names])))
-    best = int(octaves.argmin())
-    if octaves[best] > MAX_PITCH_OCTAVES:
-        return None
-    return SoundAttributes(names[best], "pulsing" if pulse_contrast(samples, rate) > PULSE_CONTRAST else "steady")
+    traits = sound_traits(audio)
+    return None if None in traits.values() else SoundAttributes(**traits)  # type: ignore[arg-type]
 
 
 def _tone_frequency(samples: np.ndarray, rate: int) -> float | None:
@@ -288,19 +307,25 @@ def pulse_contrast(samples: np.ndarray, rate: int) -> float:
     return best
 
 
-def analyse_video(video: VideoData) -> VideoAttributes | None:
-    """The colour, shape and direction of motion a clip shows, or None when it shows no moving world shape."""
+def video_traits(video: VideoData) -> dict[str, str | None]:
+    """Each attribute a clip shows, read on its own: ``{"colour", "shape", "direction"}``, None where unclear.
+
+    A clip in which too few frames show a shape on white has none of them.
+    """
     frames = video.frames
     count = frames.shape[0]
     blobs = [(i, blob) for i, frame in enumerate(frames) if (blob := find_blob(frame)) is not None]
     if count < 2 or len(blobs) < max(2, math.ceil(MIN_FRAMES_FOUND * count)):
-        return None
-    colour = _majority([blob.colour for _, blob in blobs], count)
-    shape = _majority([blob.shape for _, blob in blobs], count)
-    direction = _direction(blobs, side=max(frames.shape[1:3]))
-    if colour is None or shape is None or direction is None:
-        return None
-    return VideoAttributes(colour, shape, direction)
+        return {"colour": None, "shape": None, "direction": None}
+    return {"colour": _majority([blob.colour for _, blob in blobs], count),
+            "shape": _majority([blob.shape for _, blob in blobs], count),
+            "direction": _direction(blobs, side=max(frames.shape[1:3]))}
+
+
+def analyse_video(video: VideoData) -> VideoAttributes | None:
+    """The colour, shape and direction of motion a clip shows, or None when it shows no moving world shape."""
+    traits = video_traits(video)
+    return None if None in traits.values() else VideoAttributes(**traits)  # type: ignore[arg-type]
 
 
 def _majority(votes: list[str | None], count: int) -> str | None:

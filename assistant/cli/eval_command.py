@@ -1,0 +1,64 @@
+"""`eval`: score a profile on an evaluation suite and show each figure beside its goal (or print JSON).
+
+The only suite so far is `world`: captioning, generation, modality switching and general chat on
+the held-out split of the synthetic world.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from models import AnyToAnyModel, InputError, evaluate_world, format_table, open_world
+
+SUITES = ("world",)
+
+
+def run_eval(
+    suite: str = "world",
+    profile: str = "local",
+    world: Path | None = None,
+    limit: int | None = None,
+    as_json: bool = False,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """Runs one suite; raises InputError (exit 2 at the caller) for anything the user can fix."""
+    # 1. check what was asked before any model loads: bad input fails fast
+    if suite not in SUITES:
+        raise InputError(f"unknown suite {suite!r}: choose from {', '.join(SUITES)}")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, not {limit}")
+    progress = _Progress(stderr)
+    folder = open_world(world, progress)
+    model = AnyToAnyModel.from_profile(profile)
+
+    # 2. evaluate, telling stderr how far it got
+    report = evaluate_world(model, folder, limit=limit, progress=progress)
+
+    # 3. the figures
+    if as_json:
+        stdout.write(json.dumps(report.as_dict()) + "\n")
+    else:
+        stdout.write(format_table(report))
+    return 0
+
+
+class _Progress:
+    """Progress on stderr: one line rewritten in place on a terminal, a line per finished section elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def __call__(self, section: str, done: int, total: int) -> None:
+        if self.live:
+            end = "\n" if done == total else ""
+            self.stream.write(f"\r\x1b[K{section}: {done}/{total}{end}")
+        elif done == total:
+            self.stream.write(f"{section}: {done}/{total}\n")
+        else:
+            return
+        self.stream.flush()
