@@ -191,24 +191,33 @@ def train_decoder(
     config: dict[str, Any],
     options: DecoderTrainingOptions = DecoderTrainingOptions(),
     save_dtype: torch.dtype = torch.float16,
+    resume_from: Path | None = None,
 ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
-    """Build the `modality` decoder from `config` (a profile's decoder `config` table), train it on the
-    world's train split and, when `out_folder` is given, `save_pretrained` it there (weights in
-    `save_dtype`) with `training.json` (the report)."""
+    """Build the `modality` decoder from `config` (a profile's decoder `config` table), or load the one
+    saved in `resume_from` to train further, train it on the world's train split and, when `out_folder`
+    is given, `save_pretrained` it there (weights in `save_dtype`) with `training.json` (the report).
+    With `vae_steps=0` a resumed VAE is kept as it is."""
     if modality not in WORLD_KIND:
         raise ValueError(f"modality {modality!r}: choose image, audio or video")
     torch.manual_seed(options.seed)
-    sounds = None
-    if modality == "audio":
-        pairs = world_captions(Path(world_folder), "audio")
-        sounds = torch.from_numpy(np.stack([read_audio(Path(world_folder) / p).samples for p, _ in pairs[:96]]))
-    pipeline = build_decoder_pipeline(modality, config, sounds, seed=options.seed)
+    if resume_from is not None:
+        pipeline = DiffusionPipeline.from_pretrained(str(resume_from), torch_dtype=torch.float32)
+    else:
+        sounds = None
+        if modality == "audio":
+            pairs = world_captions(Path(world_folder), "audio")
+            sounds = torch.from_numpy(np.stack([read_audio(Path(world_folder) / p).samples for p, _ in pairs[:96]]))
+        pipeline = build_decoder_pipeline(modality, config, sounds, seed=options.seed)
     media = (load_world_media(world_folder, modality, vocoder=pipeline.vocoder, frames=audio_frames(pipeline))
              if modality == "audio" else load_world_media(world_folder, modality))
     log.info("training the %s decoder on %d media %s", modality, len(media.captions), tuple(media.data.shape[1:]))
     report = DecoderTrainingReport(modality)
     generator = torch.Generator().manual_seed(options.seed)
-    _train_vae(modality, pipeline, media, options, report, generator)
+    if options.vae_steps > 0:
+        _train_vae(modality, pipeline, media, options, report, generator)
+    else:
+        pipeline.vae.eval().requires_grad_(False)
+        report.scaling_factor = float(pipeline.vae.config.scaling_factor)
     _train_unet(modality, pipeline, media, options, report, generator)
     if out_folder is not None:
         save_decoder(pipeline, Path(out_folder), save_dtype)

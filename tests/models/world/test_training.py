@@ -63,6 +63,10 @@ def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, modality:
     if modality == "image":
         judged = judge_decoder(decoder, ["a red circle", "a blue square"], seeds=(0,))
         assert judged.total == 2 and set(judged.attributes) == {"colour", "shape"}
+        more = DecoderTrainingOptions(vae_steps=0, unet_steps=2, batch_size=4, log_every=1)
+        _, resumed = train_decoder(modality, world, None, CONFIGS[modality], more, resume_from=tmp_path / modality)
+        assert resumed.vae_steps == 0 and resumed.unet_steps == 2
+        assert resumed.scaling_factor == pytest.approx(report.scaling_factor, rel=1e-3)
 
 
 def test_mel_vocoder_turns_its_analysis_back_into_the_world_sound() -> None:
