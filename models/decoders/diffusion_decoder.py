@@ -20,6 +20,7 @@ from ..device import Placement
 from ..media import AudioData, ImageData, VideoData
 from ..modality import Modality
 from ..signal_llm import GenerationCancelled
+from . import mel_vocoder  # noqa: F401  (imported so that pipelines saved with a MelVocoder load)
 
 log = logging.getLogger(__name__)
 

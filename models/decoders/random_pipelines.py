@@ -155,17 +155,23 @@ def _vae(channels: tuple[int, ...], in_channels: int, out_channels: int, latent_
     )
 
 
+def _vae_scale(vae: AutoencoderKL) -> int:
+    return 2 ** (len(vae.config.block_out_channels) - 1)
+
+
 def build_image_pipeline(
     size: int = 32,
     channels: tuple[int, ...] = (32, 64),
     cross_attention_dim: int = 32,
     text_encoder: dict[str, Any] | None = None,
+    vae_channels: tuple[int, ...] | None = None,
     **_: Any,
 ) -> StableDiffusionPipeline:
     """A Stable Diffusion pipeline (UNet2DConditionModel + AutoencoderKL, and a CLIP text encoder with a
-    word tokenizer when `text_encoder` is given) with random weights."""
-    vae = _vae((channels[0], channels[0]), 3, 3, 4)
-    latent_size = size // 2
+    word tokenizer when `text_encoder` is given) with random weights. `vae_channels` (default two blocks of
+    `channels[0]`) sets the VAE's blocks: n blocks shrink the image 2^(n-1) times into the latents."""
+    vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
+    latent_size = size // _vae_scale(vae)
     unet = UNet2DConditionModel(
         sample_size=latent_size,
         in_channels=4,
@@ -201,12 +207,15 @@ def build_audio_pipeline(
     channels: tuple[int, ...] = (32, 64),
     embedding_dim: int = 32,
     text_encoder: dict[str, Any] | None = None,
+    vae_channels: tuple[int, ...] | None = None,
     **_: Any,
 ) -> AudioLDMPipeline:
     """An AudioLDM pipeline (mel UNet + VAE + HiFi-GAN vocoder at 16 kHz, CLAP text encoder) with random
-    weights; with `text_encoder` the CLAP encoder is built from that table and gets a word tokenizer."""
+    weights; with `text_encoder` the CLAP encoder is built from that table and gets a word tokenizer.
+    `vae_channels` as for images."""
+    vae = _vae(vae_channels or (channels[0], channels[0]), 1, 1, 4)
     unet = UNet2DConditionModel(
-        sample_size=mel_bins // 2,
+        sample_size=mel_bins // _vae_scale(vae),
         in_channels=4,
         out_channels=4,
         block_out_channels=channels,
@@ -219,7 +228,6 @@ def build_audio_pipeline(
         class_embeddings_concat=True,
         norm_num_groups=min(channels),
     )
-    vae = _vae((channels[0], channels[0]), 1, 1, 4)
     if text_encoder is not None:
         encoder, tokenizer = _clap_text_encoder(TextEncoderOptions.parse(text_encoder), embedding_dim)
     else:  # as before: an encoder without a tokenizer, driven only with prompt_embeds
@@ -256,13 +264,14 @@ def build_video_pipeline(
     channels: tuple[int, ...] = (32, 64),
     cross_attention_dim: int = 32,
     text_encoder: dict[str, Any] | None = None,
+    vae_channels: tuple[int, ...] | None = None,
     **_: Any,
 ) -> TextToVideoSDPipeline:
     """A text-to-video pipeline (UNet3DConditionModel + AutoencoderKL, and a CLIP text encoder with a
-    word tokenizer when `text_encoder` is given) with random weights."""
-    vae = _vae((channels[0], channels[0]), 3, 3, 4)
+    word tokenizer when `text_encoder` is given) with random weights; `vae_channels` as for images."""
+    vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
     unet = UNet3DConditionModel(
-        sample_size=size // 2,
+        sample_size=size // _vae_scale(vae),
         in_channels=4,
         out_channels=4,
         block_out_channels=channels,
