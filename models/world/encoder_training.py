@@ -176,7 +176,7 @@ def train_image_encoder(
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         schedule.step()
-        window.append(float(loss))
+        window.append(float(loss.detach()))
         elapsed = time.perf_counter() - started
         out_of_time = options.seconds is not None and elapsed >= options.seconds
         if len(window) == options.log_every or step == options.steps or out_of_time:

@@ -45,7 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, modality: str) -> None:
     torch.set_num_threads(2)
     options = OPTIONS if modality != "video" else DecoderTrainingOptions(
-        **{**OPTIONS.__dict__, "batch_size": 4, "vae_steps": 8, "unet_steps": 8})
+        **{**OPTIONS.__dict__, "batch_size": 4, "vae_steps": 4, "unet_steps": 4, "log_every": 2})
     _, report = train_decoder(modality, world, tmp_path / modality, CONFIGS[modality], options)
 
     assert report.vae_steps == options.vae_steps and report.unet_steps == options.unet_steps
