@@ -43,8 +43,9 @@ class AskOptions:
     as_json: bool = False
 
 
-def run_ask(options: AskOptions, stdout: TextIO = sys.stdout) -> int:
+def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     """Runs one request; raises InputError (exit 2 at the caller) for anything the user can fix."""
+    stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
     started = time.perf_counter()
     # 1. check every input before any model loads: bad input fails fast
     want = parse_want(options.want)

@@ -8,7 +8,9 @@ from typing import TextIO
 from models import AnyToAnyModel, ModelRequest, ReplyDone, TextDelta
 
 
-def run_chat(profile: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run_chat(profile: str, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
+    stdin = stdin or sys.stdin  # the stream of the moment, not the one at import
     model = AnyToAnyModel.from_profile(profile)
     stdout.write(f"NExT-GPT Live ({model.profile.name} profile). Type a message; an empty line or Ctrl-D ends.\n")
     history: list[dict[str, str]] = []

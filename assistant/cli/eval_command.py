@@ -22,10 +22,11 @@ def run_eval(
     world: Path | None = None,
     limit: int | None = None,
     as_json: bool = False,
-    stdout: TextIO = sys.stdout,
-    stderr: TextIO = sys.stderr,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
 ) -> int:
     """Runs one suite; raises InputError (exit 2 at the caller) for anything the user can fix."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr  # the streams of the moment, not at import
     # 1. check what was asked before any model loads: bad input fails fast
     if suite not in SUITES:
         raise InputError(f"unknown suite {suite!r}: choose from {', '.join(SUITES)}")

@@ -33,7 +33,8 @@ class LiveOptions:
     as_json: bool = False
 
 
-def run_live(options: LiveOptions, stdout: TextIO = sys.stdout) -> int:
+def run_live(options: LiveOptions, stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
     return asyncio.run(_live(options, stdout))
 
 

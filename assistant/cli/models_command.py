@@ -9,7 +9,8 @@ from typing import TextIO
 from models import AnyToAnyModel, trainable_share
 
 
-def run_models(profile: str, as_json: bool, stdout: TextIO = sys.stdout) -> int:
+def run_models(profile: str, as_json: bool, stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
     model = AnyToAnyModel.from_profile(profile)
     rows = model.report()
     share = trainable_share(rows)

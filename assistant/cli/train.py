@@ -27,7 +27,8 @@ class TrainOptions:
     settings: dict | None = None  # TrainSettings fields given on the command line
 
 
-def run_train(options: TrainOptions, stdout: TextIO = sys.stdout) -> int:
+def run_train(options: TrainOptions, stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
     data = load_training_data(options.data, options.media_root, options.skip_bad)
     if options.dry_run:
         counts = data.counts()

@@ -9,7 +9,8 @@ from typing import TextIO
 
 
 def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: int,
-                       stdout: TextIO = sys.stdout) -> int:
+                       stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
     from models.world import generate_world
 
     manifest = generate_world(out, seed=seed, train_per_kind=per_kind, heldout_per_kind=heldout_per_kind)
@@ -20,7 +21,9 @@ def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: in
     return 0
 
 
-def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool, stdout: TextIO = sys.stdout) -> int:
+def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool,
+                    stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
     from models.profile import RESOURCES
     from models.training.caption_targets import cache_folder
     from models.world.build import WorldTrainPlan, train_world
