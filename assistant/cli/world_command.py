@@ -24,14 +24,14 @@ def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: in
 def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool,
                     stdout: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
+    from models.gguf_conversion import cache_root
     from models.profile import RESOURCES
-    from models.training.caption_targets import cache_folder
     from models.world.build import WorldTrainPlan, train_world
 
     plan = WorldTrainPlan.quick() if quick else WorldTrainPlan()
     plan.seed = seed
     out = out or RESOURCES / "world"
-    work = work or cache_folder().parent / "world-build"
+    work = work or cache_root() / "world-build"
     report = train_world(out, work, plan)
     stdout.write(f"trained the world's models into {out} in {sum(report['seconds'].values()) / 60:.0f} min: "
                  f"{json.dumps(report['seconds'])}\n")

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import InputError
+from ..gguf_conversion import cache_root
 from ..modality import Modality
 from ..model_set import ModelSet
+from ..weights import resolve_weights
 
 log = logging.getLogger(__name__)
 
 
 def cache_folder() -> Path:
-    return Path(os.environ.get("NEXTGPT_CACHE", Path.home() / ".cache" / "nextgpt-live")) / "caption_embeddings"
+    return cache_root() / "caption_embeddings"
 
 
 class CaptionTargets:
@@ -62,10 +63,10 @@ class CaptionTargets:
 
     def _decoder_identity(self, modality: Modality) -> str:
         """Where the decoder's weights are and when they were written: a retrained decoder misses the cache."""
-        location = self.models.sources()[f"{modality.value}_decoder"].location
-        path = Path(location.split(" (")[-1].rstrip(")"))
-        stamp = path.stat().st_mtime_ns if path.exists() else ""
-        return f"{self.models.profile.path}|{modality.value}|{location}|{stamp}"
+        profile = self.models.profile
+        location = resolve_weights(profile.role(f"{modality.value}_decoder"), profile.path.parent).location
+        stamp = Path(location).stat().st_mtime_ns if location and Path(location).exists() else ""
+        return f"{profile.path}|{modality.value}|{location}|{stamp}"
 
     def _compute(self, modality: Modality, caption: str, place: Path) -> torch.Tensor:
         decoder = self.models.decoder(modality)

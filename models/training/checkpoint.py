@@ -48,7 +48,3 @@ def save_adapters(trainee: Trainee, folder: Path, init: Path | None, about: dict
     (folder / "adapters.json").write_text(json.dumps(about, indent=2) + "\n")
     log.info("saved the trained parameters to %s", folder)
 
-
-def read_about(folder: Path) -> dict[str, Any]:
-    path = folder / "adapters.json"
-    return json.loads(path.read_text()) if path.is_file() else {}

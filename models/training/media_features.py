@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
 
-from ..errors import MediaError
 from ..media import read_audio, read_image, read_video
 from ..modality import Modality
 from ..model_set import ModelSet
-
-log = logging.getLogger(__name__)
 
 
 class MediaFeatures:
@@ -40,12 +36,8 @@ class MediaFeatures:
         return value
 
     def _read(self, modality: Modality, path: Path) -> object:
-        try:
-            if modality is Modality.IMAGE:
-                return read_image(path)
-            if modality is Modality.AUDIO:
-                return read_audio(path)
-            return read_video(path, num_frames=self._frames)
-        except MediaError as error:
-            log.error("training medium %s could not be read: %s", path, error)
-            raise
+        if modality is Modality.IMAGE:
+            return read_image(path)
+        if modality is Modality.AUDIO:
+            return read_audio(path)
+        return read_video(path, num_frames=self._frames)

@@ -2,7 +2,8 @@
 
 The frozen embedding matrix stays as it is; these rows stand in for the signal tokens' rows
 when embedding and when scoring, so the optimiser holds state for a few dozen rows instead of
-the whole vocabulary (152k rows for Qwen2.5). `write_into` copies them back for inference.
+the whole vocabulary (152k rows for Qwen2.5). Inference writes the saved rows into the LLM
+(`llm_adapters.load_rows`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from safetensors.torch import save_file
 from torch import nn
 from transformers import PreTrainedModel
 
-from ..llm_adapters import ROWS_FILE, is_tied, load_rows, read_rows
+from ..llm_adapters import ROWS_FILE, is_tied, read_rows
 
 
 class SignalRows(nn.Module):
@@ -46,10 +47,6 @@ class SignalRows(nn.Module):
         rows = self.input_rows if self.output_rows is None else self.output_rows
         scores = hidden @ rows.to(hidden.dtype).T
         return logits.index_copy(-1, self.ids, scores.to(logits.dtype))
-
-    @torch.no_grad()
-    def write_into(self, model: PreTrainedModel) -> None:
-        load_rows(model, self.state(), self.ids.tolist())
 
     def state(self) -> dict[str, torch.Tensor]:
         state = {"input_rows": self.input_rows.detach().float().cpu().contiguous()}
