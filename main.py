@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                              help="scratch folder: the world's data, stage checkpoints (default: the cache folder)")
     world_train.add_argument("--seed", type=int, default=0)
     world_train.add_argument("--quick", action="store_true", help="minutes instead of hours; not worth shipping")
+    world_train.add_argument("--keep", action="store_true",
+                             help="keep the models and stages an earlier run finished in --out/--work; train the rest")
     evaluate = commands.add_parser("eval", help="score a profile on an evaluation suite, each figure beside its goal")
     evaluate.add_argument("--suite", choices=("world",), default="world",
                           help="world: captioning, generation, modality switching and general chat on the "
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             from assistant.cli.world_command import run_world_generate, run_world_train
 
             if args.world_action == "train":
-                return run_world_train(args.out, args.work, args.seed, args.quick)
+                return run_world_train(args.out, args.work, args.seed, args.quick, args.keep)
             return run_world_generate(args.out, args.seed, args.per_kind, args.heldout_per_kind)
         if args.command == "eval":
             from assistant.cli.eval_command import run_eval

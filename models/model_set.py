@@ -7,6 +7,7 @@ background at start). `sources()` says where every role's weights come from.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,7 +25,7 @@ from .errors import ProfileError, WeightsMissingError
 from .gguf_conversion import converted_folder
 from .llm_adapters import apply_llm_adapters, llm_adapter_parts
 from .modality import GENERATED, Modality
-from .profile import Profile, RoleSpec
+from .profile import RESOURCES, Profile, RoleSpec
 from .projectors import InputProjector, OutputProjector
 from .signal_llm import SignalLLM
 from .speech.asr import SpeechRecognizer, load_whisper
@@ -94,7 +95,7 @@ class ModelSet:
                 adapters = self.profile.adapters
                 parts = llm_adapter_parts(adapters) if adapters is not None and self.apply_llm_adapters else []
                 if parts:
-                    report["llm_adapters"] = WeightSource("folder", f"{adapters} ({' + '.join(parts)})", trained=True)
+                    report["llm_adapters"] = self._adapters_source(adapters, f" ({' + '.join(parts)})")
                 self._report = report
             return dict(self._report)
 
@@ -191,7 +192,20 @@ class ModelSet:
         folder = self._adapter_folder(role, modality)
         if folder is None:
             return RANDOM
-        return WeightSource("folder", str(folder), trained=True)
+        return self._adapters_source(folder)
+
+    def _adapters_source(self, folder: Path, detail: str = "") -> WeightSource:
+        """Weights from the profile's adapters folder: bundled when it ships under resources/, with the
+        stage and steps that trained them (its adapters.json)."""
+        adapters = self.profile.adapters
+        bundled = adapters is not None and adapters.is_relative_to(RESOURCES)
+        shown = f"resources/{folder.relative_to(RESOURCES)}" if bundled else str(folder)
+        try:
+            about = json.loads((adapters / "adapters.json").read_text(encoding="utf-8"))
+            provenance = f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps"
+        except (OSError, ValueError, KeyError, TypeError):
+            provenance = ""
+        return WeightSource("bundled" if bundled else "folder", shown + detail, True, provenance)
 
     def _adapter_folder(self, role: str, modality: Modality) -> Path | None:
         adapters = self.profile.adapters

@@ -26,13 +26,16 @@ class WeightSource:
     kind: str  # package | bundled | folder | hub-cache | hub-download | random
     location: str
     trained: bool
+    provenance: str = ""  # what made them, when the profile says (its role's `provenance` option)
 
     def describe(self) -> str:
         status = "trained" if self.trained else "UNTRAINED (random weights)"
-        return f"{self.kind}: {self.location} [{status}]"
+        described = f"{self.kind}: {self.location} [{status}]"
+        return f"{described}; {self.provenance}" if self.provenance else described
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "location": self.location, "trained": self.trained}
+        found = {"kind": self.kind, "location": self.location, "trained": self.trained}
+        return {**found, "provenance": self.provenance} if self.provenance else found
 
 
 RANDOM = WeightSource("random", "built from config with a fixed seed", trained=False)
@@ -49,20 +52,21 @@ class ResolvedWeights:
 def resolve_weights(spec: RoleSpec, profile_dir: Path) -> ResolvedWeights:
     scheme, _, rest = spec.weights.partition(":")
     trained = bool(spec.option("trained", True))
+    provenance = str(spec.option("provenance", ""))
     if scheme == "config":
         return ResolvedWeights(None, RANDOM)
     if scheme == "package":
         path = _package_path(spec.name, rest)
-        return ResolvedWeights(str(path), WeightSource("package", f"{rest} ({path})", trained))
+        return ResolvedWeights(str(path), WeightSource("package", f"{rest} ({path})", trained, provenance))
     if scheme == "bundled":
         path = _existing(spec.name, RESOURCES / rest, "it should ship with the project: is the checkout complete?")
-        return ResolvedWeights(str(path), WeightSource("bundled", f"resources/{rest}", trained))
+        return ResolvedWeights(str(path), WeightSource("bundled", f"resources/{rest}", trained, provenance))
     if scheme == "folder":
         path = Path(rest).expanduser()
         path = _existing(spec.name, path if path.is_absolute() else profile_dir / path, "fix the path in the profile")
-        return ResolvedWeights(str(path), WeightSource("folder", str(path), trained))
+        return ResolvedWeights(str(path), WeightSource("folder", str(path), trained, provenance))
     if scheme == "hub":
-        return ResolvedWeights(rest, WeightSource(_hub_kind(rest), rest, trained))
+        return ResolvedWeights(rest, WeightSource(_hub_kind(rest), rest, trained, provenance))
     raise ProfileError(
         f"[{spec.name}] weights = {spec.weights!r}: use config, package:NAME, bundled:PATH, folder:PATH or hub:ORG/NAME"
     )

@@ -21,7 +21,7 @@ def run_world_generate(out: Path, seed: int, per_kind: int, heldout_per_kind: in
     return 0
 
 
-def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool,
+def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool, keep: bool = False,
                     stdout: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     from models.gguf_conversion import cache_root
@@ -32,7 +32,7 @@ def run_world_train(out: Path | None, work: Path | None, seed: int, quick: bool,
     plan.seed = seed
     out = out or RESOURCES / "world"
     work = work or cache_root() / "world-build"
-    report = train_world(out, work, plan)
+    report = train_world(out, work, plan, keep=keep)
     stdout.write(f"trained the world's models into {out} in {sum(report['seconds'].values()) / 60:.0f} min: "
                  f"{json.dumps(report['seconds'])}\n")
     stdout.write("score them with: python main.py eval --suite world\n")

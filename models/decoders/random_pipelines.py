@@ -276,8 +276,9 @@ def build_video_pipeline(
         out_channels=4,
         block_out_channels=channels,
         layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock3D",) * (len(channels) - 1) + ("DownBlock3D",),
-        up_block_types=("UpBlock3D",) + ("CrossAttnUpBlock3D",) * (len(channels) - 1),
+        # the image UNet's layout, block for block, so a trained image UNet can initialise this one
+        down_block_types=("DownBlock3D",) + ("CrossAttnDownBlock3D",) * (len(channels) - 1),
+        up_block_types=("CrossAttnUpBlock3D",) * (len(channels) - 1) + ("UpBlock3D",),
         cross_attention_dim=cross_attention_dim,
         attention_head_dim=8,
         norm_num_groups=min(channels),

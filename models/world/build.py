@@ -2,7 +2,8 @@
 
 1. generate the world (fixed seed, train and held-out splits);
 2. train the image encoder (a CLIP vision tower with an attribute head, on images and video frames);
-3. train the image, sound and video decoders (VAE, then UNet + text encoder);
+3. train the image, sound and video decoders (VAE, then UNet and, for images, the text encoder); the
+   video decoder starts from the trained image decoder;
 4. ask the base LLM the ordinary questions of `chat_data` (self-distillation data);
 5. stages 1-3 of NExT-GPT on SmolLM2 through the training pipeline -> the adapters folder.
 
@@ -15,7 +16,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..profile import find_profile, load_profile
@@ -27,21 +28,51 @@ log = logging.getLogger(__name__)
 TRAINED_ROLES = ("image_encoder", "image_decoder", "audio_decoder", "video_decoder")
 
 
+@dataclass(frozen=True)
+class DecoderBudget:
+    """Optimiser steps for one decoder's VAE, UNet and then VAE decoder alone, the UNet's learning rate,
+    and whether its text encoder trains with the UNet."""
+
+    vae_steps: int
+    unet_steps: int
+    vae_decoder_steps: int = 0
+    learning_rate: float = 8e-4
+    train_text_encoder: bool = True
+    zero_terminal_snr: bool = False  # see DecoderTrainingOptions
+
+
+def _decoder_budgets() -> dict[str, DecoderBudget]:
+    # - every UNet samples from pure noise (zero terminal SNR, v-prediction): with Stable Diffusion's
+    #   schedule the sound decoder read a tone's pitch off the starting noise instead of off the
+    #   caption (pitch at chance), and the image decoder mixed up red and yellow;
+    # - the image decoder learns its text encoder with its UNet, then its VAE decoder is fine-tuned alone
+    #   (after 300 VAE steps the analyser misread 1 reconstruction in 6: blues came out teal);
+    # - the sound decoder keeps its seeded text encoder (trained jointly, the pooled CLAP embedding
+    #   collapsed the three pitch words into one);
+    # - the video decoder starts from the image decoder (VAE, text encoder and spatial UNet, see
+    #   video_inflation) and trains only its UNet.
+    return {"image": DecoderBudget(300, 6000, vae_decoder_steps=2000, zero_terminal_snr=True),
+            "audio": DecoderBudget(130, 12000, train_text_encoder=False, zero_terminal_snr=True),
+            "video": DecoderBudget(0, 1500, learning_rate=5e-4, train_text_encoder=False, zero_terminal_snr=True)}
+
+
 @dataclass
 class WorldTrainPlan:
     seed: int = 0
     per_kind: int = 960
     heldout_per_kind: int = 96
-    encoder_steps: int = 2000
-    decoder_vae_seconds: float = 300.0
-    decoder_unet_seconds: float = 1200.0
+    encoder_steps: int = 500
+    decoders: dict[str, DecoderBudget] = field(default_factory=_decoder_budgets)
     stages: StageBudget = field(default_factory=StageBudget)
 
     @classmethod
     def quick(cls) -> WorldTrainPlan:
         """Minutes, not hours: checks that everything runs; the result is not worth shipping."""
-        return cls(per_kind=48, heldout_per_kind=12, encoder_steps=50, decoder_vae_seconds=20,
-                   decoder_unet_seconds=40, stages=StageBudget(steps={1: 10, 2: 10, 3: 10}))
+        decoders = {name: replace(budget, vae_steps=min(budget.vae_steps, 20), unet_steps=40,
+                                  vae_decoder_steps=min(budget.vae_decoder_steps, 20))
+                    for name, budget in _decoder_budgets().items()}
+        return cls(per_kind=48, heldout_per_kind=12, encoder_steps=50, decoders=decoders,
+                   stages=StageBudget(steps={1: 10, 2: 10, 3: 10}))
 
 
 def profile_with_weights(text: str, weights: dict[str, Path], adapters: Path | None = None) -> str:
@@ -60,9 +91,14 @@ def profile_with_weights(text: str, weights: dict[str, Path], adapters: Path | N
     return "\n".join(head + lines) + "\n"
 
 
-def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str | Path = "local") -> dict:
+def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str | Path = "local",
+                keep: bool = False) -> dict:
+    """Train everything into `out` (scratch data in `work`). With `keep`, a model already trained there
+    (its folder has `training.json`), a stage already finished in `work` and chat data already asked
+    are kept, so an interrupted build goes on where it stopped."""
     from .decoder_training import DecoderTrainingOptions, train_decoder
     from .encoder_training import EncoderTrainingOptions, train_image_encoder
+    from .video_inflation import inflate_video_decoder
 
     base = load_profile(base_profile)
     timings: dict[str, float] = {}
@@ -72,22 +108,41 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
         timings[name] = round(time.perf_counter() - started, 1)
         log.info("world train: %s took %.0f s", name, timings[name])
 
+    def kept(role: str) -> bool:
+        found = keep and (out / role / "training.json").is_file()
+        if found:
+            log.info("world train: keeping the %s trained in %s", role, out / role)
+            report[role] = json.loads((out / role / "training.json").read_text(encoding="utf-8"))
+        return found
+
     started = time.perf_counter()
     world = work / "world"
     generate_world(world, seed=plan.seed, train_per_kind=plan.per_kind, heldout_per_kind=plan.heldout_per_kind)
     timed("generate", started)
 
     started = time.perf_counter()
-    _, encoder_report = train_image_encoder(world, out / "image_encoder", base.role("image_encoder").config,
-                                            EncoderTrainingOptions(steps=plan.encoder_steps, seed=plan.seed))
-    report["image_encoder"] = asdict(encoder_report)
-    timed("image_encoder", started)
+    if not kept("image_encoder"):
+        _, encoder_report = train_image_encoder(world, out / "image_encoder", base.role("image_encoder").config,
+                                                EncoderTrainingOptions(steps=plan.encoder_steps, seed=plan.seed))
+        report["image_encoder"] = asdict(encoder_report)
+        timed("image_encoder", started)
+    image_decoder = None
     for modality in ("image", "audio", "video"):
+        if kept(f"{modality}_decoder"):
+            continue
         started = time.perf_counter()
-        options = DecoderTrainingOptions(vae_seconds=plan.decoder_vae_seconds, unet_seconds=plan.decoder_unet_seconds,
-                                         vae_steps=10**6, unet_steps=10**6, seed=plan.seed)
-        _, decoder_report = train_decoder(modality, world, out / f"{modality}_decoder",
-                                          base.role(f"{modality}_decoder").config, options)
+        budget = plan.decoders[modality]
+        config = base.role(f"{modality}_decoder").config
+        if modality == "video":
+            image_decoder = image_decoder or _load_decoder(out / "image_decoder")
+            start = inflate_video_decoder(image_decoder, config, seed=plan.seed)
+        options = DecoderTrainingOptions(vae_steps=budget.vae_steps, unet_steps=budget.unet_steps,
+                                         vae_decoder_steps=budget.vae_decoder_steps, learning_rate=budget.learning_rate,
+                                         train_text_encoder=budget.train_text_encoder,
+                                         zero_terminal_snr=budget.zero_terminal_snr, seed=plan.seed)
+        pipeline, decoder_report = train_decoder(modality, world, out / f"{modality}_decoder", config, options,
+                                                 resume_from=start if modality == "video" else None)
+        image_decoder = pipeline if modality == "image" else image_decoder
         report[f"{modality}_decoder"] = asdict(decoder_report)
         timed(f"{modality}_decoder", started)
 
@@ -96,15 +151,31 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
     profile = work / "world-build.toml"
     weights = {role: out / role for role in TRAINED_ROLES}
     profile.write_text(profile_with_weights(find_profile(base_profile).read_text(), weights))
-    chat = distilled_chat_records(_base_answerer(profile))
-    timed("chat_data", started)
+    chat_file = work / "chat.json"
+    if keep and chat_file.is_file():
+        chat = json.loads(chat_file.read_text(encoding="utf-8"))
+    else:
+        chat = distilled_chat_records(_base_answerer(profile))
+        timed("chat_data", started)
 
     started = time.perf_counter()
-    report["stages"] = train_world_stages(profile, world, work, out / "adapters", chat, plan.stages)
-    timed("stages", started)
+    finished = {1: work / "stage1", 2: work / "stage2", 3: out / "adapters"}
+    stages = tuple(s for s in (1, 2, 3) if not (keep and (finished[s] / "adapters.json").is_file()))
+    stages = tuple(range(stages[0], 4)) if stages else ()  # a stage redone means the ones after it too
+    if stages:
+        report["stages"] = train_world_stages(profile, world, work, out / "adapters", chat, plan.stages, stages)
+        timed("stages", started)
     report["seconds"] = timings
     (out / "world_build.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report
+
+
+def _load_decoder(folder: Path):
+    """A decoder `train_decoder` saved, in fp32 to train further."""
+    import torch
+    from diffusers import DiffusionPipeline
+
+    return DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
 
 
 def _base_answerer(profile: Path):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import DiffusionPipeline
+from diffusers import DDIMScheduler, DiffusionPipeline
 
 from models.decoders.mel_vocoder import MelVocoder
 from models.decoders.random_pipelines import build_random_pipeline
@@ -65,6 +65,15 @@ class DecoderTrainingOptions:
     kl_weight: float = 1e-4
     unconditional_share: float = 0.1  # captions replaced by "" (classifier-free guidance)
     warmup_steps: int = 100
+    train_text_encoder: bool = True  # False: the text encoder stays as it is (its embeddings are fixed)
+    # True: the scheduler's noise reaches pure noise at its last step and the UNet predicts v, not the
+    # noise (Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps Are Flawed"); with
+    # Stable Diffusion's schedule the last step still shows the signal, so a UNet can learn to read an
+    # attribute (a tone's pitch) off the noise instead of off the caption
+    zero_terminal_snr: bool = False
+    # after the UNet: the VAE's decoder alone, its encoder frozen (so the latents the UNet learnt stay
+    # the same), as Stable Diffusion's VAE decoder was fine-tuned later; it sharpens the colours
+    vae_decoder_steps: int = 0
     vae_seconds: float | None = None
     unet_seconds: float | None = None
     seed: int = 0
@@ -82,7 +91,11 @@ class DecoderTrainingReport:
     unet_seconds: float = 0.0
     vae_losses: list[float] = field(default_factory=list)
     unet_losses: list[float] = field(default_factory=list)
+    vae_decoder_steps: int = 0
+    vae_decoder_seconds: float = 0.0
+    vae_decoder_losses: list[float] = field(default_factory=list)
     scaling_factor: float = 1.0
+    resumed_from: dict | None = None  # the report of the run this one went on from, if it saved one
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"
@@ -191,34 +204,42 @@ def train_decoder(
     config: dict[str, Any],
     options: DecoderTrainingOptions = DecoderTrainingOptions(),
     save_dtype: torch.dtype = torch.float16,
-    resume_from: Path | None = None,
+    resume_from: Path | DiffusionPipeline | None = None,
 ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
     """Build the `modality` decoder from `config` (a profile's decoder `config` table), or load the one
-    saved in `resume_from` to train further, train it on the world's train split and, when `out_folder`
-    is given, `save_pretrained` it there (weights in `save_dtype`) with `training.json` (the report).
-    With `vae_steps=0` a resumed VAE is kept as it is."""
+    saved in `resume_from` (or take that pipeline) to train further, train it on the world's train split
+    and, when `out_folder` is given, `save_pretrained` it there (weights in `save_dtype`) with
+    `training.json` (the report).
+    With `vae_steps=0` a resumed VAE is kept as it is, with `unet_steps=0` its UNet."""
     if modality not in WORLD_KIND:
         raise ValueError(f"modality {modality!r}: choose image, audio or video")
     torch.manual_seed(options.seed)
-    if resume_from is not None:
+    if isinstance(resume_from, DiffusionPipeline):
+        pipeline, resumed = resume_from, None
+    elif resume_from is not None:
         pipeline = DiffusionPipeline.from_pretrained(str(resume_from), torch_dtype=torch.float32)
+        earlier = Path(resume_from) / "training.json"
+        resumed = json.loads(earlier.read_text(encoding="utf-8")) if earlier.is_file() else None
     else:
         sounds = None
         if modality == "audio":
             pairs = world_captions(Path(world_folder), "audio")
             sounds = torch.from_numpy(np.stack([read_audio(Path(world_folder) / p).samples for p, _ in pairs[:96]]))
-        pipeline = build_decoder_pipeline(modality, config, sounds, seed=options.seed)
+        pipeline, resumed = build_decoder_pipeline(modality, config, sounds, seed=options.seed), None
     media = (load_world_media(world_folder, modality, vocoder=pipeline.vocoder, frames=audio_frames(pipeline))
              if modality == "audio" else load_world_media(world_folder, modality))
     log.info("training the %s decoder on %d media %s", modality, len(media.captions), tuple(media.data.shape[1:]))
-    report = DecoderTrainingReport(modality)
+    report = DecoderTrainingReport(modality, resumed_from=resumed)
     generator = torch.Generator().manual_seed(options.seed)
     if options.vae_steps > 0:
         _train_vae(modality, pipeline, media, options, report, generator)
     else:
         pipeline.vae.eval().requires_grad_(False)
         report.scaling_factor = float(pipeline.vae.config.scaling_factor)
-    _train_unet(modality, pipeline, media, options, report, generator)
+    if options.unet_steps > 0:
+        _train_unet(modality, pipeline, media, options, report, generator)
+    if options.vae_decoder_steps > 0:
+        _train_vae(modality, pipeline, media, options, report, generator, decoder_only=True)
     if out_folder is not None:
         save_decoder(pipeline, Path(out_folder), save_dtype)
         (Path(out_folder) / "training.json").write_text(report.to_json(), encoding="utf-8")
@@ -268,9 +289,15 @@ def _warmup(optimizer: torch.optim.Optimizer, warmup_steps: int) -> torch.optim.
 
 
 def _train_vae(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, options: DecoderTrainingOptions,
-               report: DecoderTrainingReport, generator: torch.Generator) -> None:
+               report: DecoderTrainingReport, generator: torch.Generator, decoder_only: bool = False) -> None:
+    """The whole VAE (reconstruction + KL, then the latents' scaling factor), or with `decoder_only` its
+    decoder alone (reconstruction of the frozen encoder's latents; the scaling factor stays)."""
     vae = pipeline.vae.train().requires_grad_(True)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=options.vae_learning_rate, weight_decay=0.0)
+    if decoder_only:
+        vae.encoder.requires_grad_(False)
+        vae.quant_conv.requires_grad_(False)
+    trained = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=options.vae_learning_rate, weight_decay=0.0)
     schedule = _warmup(optimizer, options.warmup_steps)
     # video: a batch of clips is many frames, so take fewer clips
     batch_size = max(1, options.batch_size // VIDEO_FRAMES * 2) if modality == "video" else options.batch_size
@@ -280,14 +307,21 @@ def _train_vae(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, op
         x = _vae_batch(modality, media.data[next(batches)])
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample(generator=None)).sample
-        loss = F.mse_loss(recon, x) + options.kl_weight * posterior.kl().mean() / posterior.mean[0].numel()
+        loss = F.mse_loss(recon, x)
+        if not decoder_only:
+            loss = loss + options.kl_weight * posterior.kl().mean() / posterior.mean[0].numel()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
         schedule.step()
         return float(loss.detach())
 
+    if decoder_only:
+        report.vae_decoder_steps, report.vae_decoder_seconds, report.vae_decoder_losses = _run_phase(
+            f"{modality} vae decoder", options.vae_decoder_steps, None, options.log_every, step)
+        vae.eval().requires_grad_(False)
+        return
     report.vae_steps, report.vae_seconds, report.vae_losses = _run_phase(
         f"{modality} vae", options.vae_steps, options.vae_seconds, options.log_every, step)
     vae.eval().requires_grad_(False)
@@ -300,10 +334,19 @@ def _train_vae(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, op
 
 def _train_unet(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, options: DecoderTrainingOptions,
                 report: DecoderTrainingReport, generator: torch.Generator) -> None:
+    if options.zero_terminal_snr:
+        pipeline.scheduler = DDIMScheduler.from_config(pipeline.scheduler.config, rescale_betas_zero_snr=True,
+                                                       prediction_type="v_prediction", timestep_spacing="trailing")
     unet, text_encoder, scheduler = pipeline.unet, pipeline.text_encoder, pipeline.scheduler
+    predicts_noise = scheduler.config.prediction_type == "epsilon"
     unet.train().requires_grad_(True)
-    text_encoder.train().requires_grad_(True)
-    parameters = [*unet.parameters(), *text_encoder.parameters()]
+    text_encoder.train(options.train_text_encoder).requires_grad_(options.train_text_encoder)
+    parameters = [*unet.parameters(), *(text_encoder.parameters() if options.train_text_encoder else ())]
+    fixed: dict[str, torch.Tensor] = {}
+    if not options.train_text_encoder:  # each caption's embedding once
+        with torch.no_grad():
+            texts = sorted({*media.captions, ""})
+            fixed = dict(zip(texts, _conditioning(modality, pipeline, texts), strict=True))
     optimizer = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=1e-2)
     schedule = _warmup(optimizer, options.warmup_steps)
     batch_size = max(2, options.batch_size // 2) if modality == "video" else options.batch_size
@@ -320,8 +363,11 @@ def _train_unet(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, o
         noisy = scheduler.add_noise(latents, noise, timesteps)
         dropped = torch.rand(len(chosen), generator=generator) < options.unconditional_share
         captions = ["" if drop else media.captions[int(i)] for i, drop in zip(chosen, dropped, strict=True)]
-        prediction = _predict_noise(modality, pipeline, noisy, timesteps, _conditioning(modality, pipeline, captions))
-        loss = F.mse_loss(prediction, noise)
+        conditioning = (torch.stack([fixed[c] for c in captions]) if fixed
+                        else _conditioning(modality, pipeline, captions))
+        prediction = _predict_noise(modality, pipeline, noisy, timesteps, conditioning)
+        target = noise if predicts_noise else scheduler.get_velocity(latents, noise, timesteps)
+        loss = F.mse_loss(prediction, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)

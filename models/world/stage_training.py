@@ -39,15 +39,18 @@ class StageBudget:
 
 
 def train_world_stages(
-    profile: Path, world: Path, work: Path, adapters: Path, chat_records: list[dict], budget: StageBudget
+    profile: Path, world: Path, work: Path, adapters: Path, chat_records: list[dict], budget: StageBudget,
+    stages: tuple[int, ...] = (1, 2, 3),
 ) -> dict[str, dict]:
-    """Stages 1, 2, 3 in turn; returns each stage's figures. The adapters land in `adapters`."""
+    """`stages` in turn, each from what the stage before left (stage N's adapters are `work/stageN`, the
+    last stage's are `adapters`); returns each stage's figures. So a build can stop after a stage and go
+    on later with the stages after it."""
     work.mkdir(parents=True, exist_ok=True)
     chat_file = work / "chat.json"
     chat_file.write_text(json.dumps(chat_records, indent=1))
     figures: dict[str, dict] = {}
-    init = None
-    for stage in (1, 2, 3):
+    init = work / f"stage{stages[0] - 1}" if stages[0] > 1 else None
+    for stage in stages:
         files = [world / "train" / name for name in STAGE_FILES[stage]] + ([chat_file] if stage == 3 else [])
         data = load_training_data(files, world)
         heldout = load_training_data([world / "heldout" / name for name in STAGE_FILES[stage]], world)

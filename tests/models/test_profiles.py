@@ -57,6 +57,10 @@ def test_weights_sources_are_reported(tmp_path: Path):
     (tmp_path / "w").mkdir()
     folder = resolve_weights(RoleSpec("llm", weights="folder:w", options={"trained": False}), tmp_path)
     assert folder.location == str(tmp_path / "w") and not folder.source.trained
+    made = resolve_weights(RoleSpec("image_decoder", weights="folder:w", options={"provenance": "world train"}),
+                           tmp_path)
+    assert made.source.describe().endswith("[trained]; world train")
+    assert made.source.as_dict()["provenance"] == "world train" and "provenance" not in folder.source.as_dict()
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,8 @@ def test_a_trained_checkpoint_plugs_into_a_profile_and_answers(
     sources = trained.sources()
     assert sources["image_output_projector"].trained and sources["audio_input_projector"].kind == "folder"
     assert sources["llm_adapters"].trained and "lora" in sources["llm_adapters"].location
+    assert sources["llm_adapters"].provenance == "NExT-GPT stage 3 (python main.py train), 3 steps"
+    assert "stage 3" in sources["image_output_projector"].describe()
     llm, base_llm = trained.models.llm(), base.models.llm()
     ids = llm.signal_ids[Modality.IMAGE]
     rows = load_file(str(tmp_path / "adapters/signal_tokens.safetensors"))["input_rows"]

@@ -73,3 +73,37 @@ def test_distillation_questions_are_not_the_evaluations_questions() -> None:
     evaluated = {" ".join(words_of(q.question)) for q in CHAT_QUESTIONS}
     assert not evaluated & {" ".join(words_of(q)) for q in QUESTIONS}
     assert len(set(QUESTIONS)) == len(QUESTIONS) >= 30
+
+
+def test_world_train_with_keep_goes_on_where_an_earlier_run_stopped(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.world import build
+    from models.world.build import TRAINED_ROLES, WorldTrainPlan, train_world
+
+    out, work = tmp_path / "out", tmp_path / "work"
+    for role in TRAINED_ROLES:  # every model finished earlier, with its report
+        (out / role).mkdir(parents=True)
+        (out / role / "training.json").write_text(json.dumps({"steps": 7, "role": role}))
+    (work / "stage1").mkdir(parents=True)
+    (work / "stage1" / "adapters.json").write_text("{}")  # stage 1 finished, stage 2 was cut short
+    (work / "stage2").mkdir()
+    (work / "chat.json").write_text(json.dumps([{"instruction": "q", "input": "", "output": "a"}]))
+    called: list[tuple] = []
+
+    def stages(profile, world, work_, adapters, chat, budget, which):
+        called.append((which, chat))
+        return {"stage_2": {"steps": 1}}
+
+    monkeypatch.setattr(build, "train_world_stages", stages)
+    plan = WorldTrainPlan(per_kind=3, heldout_per_kind=3)
+    report = train_world(out, work, plan, keep=True)
+
+    assert called == [((2, 3), [{"instruction": "q", "input": "", "output": "a"}])]
+    assert {role: report[role]["role"] for role in TRAINED_ROLES} == {role: role for role in TRAINED_ROLES}
+    assert set(report["seconds"]) == {"generate", "stages"}  # nothing else was trained or asked
+    assert "image_decoder" in (work / "world-build.toml").read_text()
+    (out / "adapters").mkdir()
+    (out / "adapters" / "adapters.json").write_text("{}")
+    (work / "stage2" / "adapters.json").write_text("{}")
+    called.clear()
+    assert "stages" not in train_world(out, work, plan, keep=True)["seconds"] and not called

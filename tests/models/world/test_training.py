@@ -16,8 +16,14 @@ from models.encoders.clip_image import VisionTowerEncoder
 from models.media.types import AudioData, ImageData, VideoData
 from models.modality import Modality
 from models.world import SoundAttributes, analyse_sound, generate_world, render_sound
-from models.world.decoder_training import DecoderTrainingOptions, judge_decoder, train_decoder
+from models.world.decoder_training import (
+    DecoderTrainingOptions,
+    build_decoder_pipeline,
+    judge_decoder,
+    train_decoder,
+)
 from models.world.encoder_training import EncoderTrainingOptions, train_image_encoder
+from models.world.video_inflation import inflate_video_decoder
 
 CPU = Placement(torch.device("cpu"), torch.float32)
 TEXT = {"hidden_size": 16, "layers": 1, "heads": 2, "max_length": 8}
@@ -94,3 +100,81 @@ def test_image_encoder_trains_saves_and_encodes(world: Path, tmp_path: Path) -> 
     picture = ImageData(np.full((64, 64, 3), 255, dtype=np.uint8))
     assert torch.allclose(loaded.encode(picture), encoder.encode(picture), atol=1e-5)
     assert loaded.encode(picture).shape == (1 + (64 // 16) ** 2, 32)
+
+
+def test_a_frozen_text_encoder_keeps_its_embeddings(world: Path) -> None:
+    torch.set_num_threads(2)
+    options = DecoderTrainingOptions(**{**OPTIONS.__dict__, "vae_steps": 2, "unet_steps": 3,
+                                        "train_text_encoder": False})
+    untrained = build_decoder_pipeline("audio", CONFIGS["audio"])
+    pipeline, report = train_decoder("audio", world, None, CONFIGS["audio"], options)
+
+    assert report.unet_steps == 3
+    for before, after in zip(untrained.text_encoder.parameters(), pipeline.text_encoder.parameters(), strict=True):
+        assert torch.equal(before, after)
+    changed = [not torch.equal(a, b) for a, b in zip(untrained.unet.parameters(), pipeline.unet.parameters(),
+                                                     strict=True)]
+    assert any(changed)
+
+
+def test_the_inflated_video_unet_draws_each_frame_as_the_image_unet_does() -> None:
+    config = {**CONFIGS["image"], "channels": [8, 64]}  # 64 channels: both UNets split attention in 8 heads
+    image = build_decoder_pipeline("image", config, seed=3)
+    for parameter in image.unet.parameters():  # as if trained: nothing left at its initial value
+        parameter.data.add_(0.01 * torch.randn_like(parameter))
+    video = inflate_video_decoder(image, config, seed=4)
+
+    assert video.vae is image.vae and video.text_encoder is image.text_encoder and video.tokenizer is image.tokenizer
+    latents = torch.randn(2, 4, 3, 16, 16)  # (batch, channels, frames, h, w)
+    text = torch.randn(2, 8, 16)
+    timesteps = torch.tensor([10, 700])
+    with torch.no_grad():
+        moving = video.unet(latents, timesteps, encoder_hidden_states=text).sample
+        frames = latents.permute(0, 2, 1, 3, 4).flatten(0, 1)
+        still = image.unet(frames, timesteps.repeat_interleave(3),
+                           encoder_hidden_states=text.repeat_interleave(3, 0)).sample
+    assert torch.allclose(moving, still.unflatten(0, (2, 3)).permute(0, 2, 1, 3, 4), atol=1e-4)
+
+
+def test_inflation_refuses_unets_that_split_attention_differently() -> None:
+    image = build_decoder_pipeline("image", CONFIGS["image"])  # 16 channels: 8 heads of 2, the 3-D UNet 2 of 8
+    with pytest.raises(ValueError, match="attention heads"):
+        inflate_video_decoder(image, CONFIGS["video"])
+
+
+def test_zero_terminal_snr_trains_v_prediction_and_the_saved_decoder_samples_with_it(world: Path,
+                                                                                    tmp_path: Path) -> None:
+    torch.set_num_threads(2)
+    options = DecoderTrainingOptions(**{**OPTIONS.__dict__, "vae_steps": 0, "unet_steps": 3,
+                                        "zero_terminal_snr": True})
+    pipeline, report = train_decoder("image", world, tmp_path / "image", CONFIGS["image"], options)
+
+    scheduler = pipeline.scheduler
+    assert scheduler.config.prediction_type == "v_prediction" and scheduler.config.rescale_betas_zero_snr
+    assert float(scheduler.alphas_cumprod[-1]) < 1e-6  # the last step is pure noise
+    assert report.unet_steps == 3 and all(np.isfinite(report.unet_losses))
+    loaded = load_pipeline(str(tmp_path / "image"), CPU)
+    assert loaded.scheduler.config.prediction_type == "v_prediction"
+    decoder = DiffusionDecoder(Modality.IMAGE, loaded, CPU, steps=2, guidance=2.0, size=64)
+    assert isinstance(decoder(decoder.text_embeddings(["a red circle"])[0]), ImageData)
+
+
+def test_the_vae_decoder_fine_tune_keeps_the_latents_and_the_earlier_report(world: Path, tmp_path: Path) -> None:
+    torch.set_num_threads(2)
+    first, _ = train_decoder("image", world, tmp_path / "first", CONFIGS["image"],
+                             DecoderTrainingOptions(**{**OPTIONS.__dict__, "vae_steps": 3, "unet_steps": 2}))
+    options = DecoderTrainingOptions(**{**OPTIONS.__dict__, "vae_steps": 0, "unet_steps": 0, "vae_decoder_steps": 4})
+    tuned, report = train_decoder("image", world, tmp_path / "tuned", CONFIGS["image"], options,
+                                  resume_from=tmp_path / "first")
+
+    saved = load_pipeline(str(tmp_path / "first"), CPU)  # what the UNet learnt on, as stored (fp16)
+    assert report.vae_decoder_steps == 4 and report.unet_steps == 0 and len(report.vae_decoder_losses) == 1
+    assert report.resumed_from is not None and report.resumed_from["unet_steps"] == 2
+    for name in ("encoder", "quant_conv"):
+        for before, after in zip(getattr(saved.vae, name).parameters(), getattr(tuned.vae, name).parameters(),
+                                 strict=True):
+            assert torch.equal(before, after)
+    assert any(not torch.equal(a, b) for a, b in zip(saved.vae.decoder.parameters(), tuned.vae.decoder.parameters(),
+                                                     strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(saved.unet.parameters(), tuned.unet.parameters(), strict=True))
+    assert tuned.vae.config.scaling_factor == saved.vae.config.scaling_factor
