@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -200,12 +201,16 @@ class ModelSet:
         adapters = self.profile.adapters
         bundled = adapters is not None and adapters.is_relative_to(RESOURCES)
         shown = f"resources/{folder.relative_to(RESOURCES)}" if bundled else str(folder)
+        return WeightSource("bundled" if bundled else "folder", shown + detail, True, self._adapters_provenance)
+
+    @cached_property
+    def _adapters_provenance(self) -> str:
+        """The stage and steps that trained the adapters folder (its adapters.json, read once)."""
         try:
-            about = json.loads((adapters / "adapters.json").read_text(encoding="utf-8"))
-            provenance = f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps"
+            about = json.loads((self.profile.adapters / "adapters.json").read_text(encoding="utf-8"))
+            return f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps"
         except (OSError, ValueError, KeyError, TypeError):
-            provenance = ""
-        return WeightSource("bundled" if bundled else "folder", shown + detail, True, provenance)
+            return ""
 
     def _adapter_folder(self, role: str, modality: Modality) -> Path | None:
         adapters = self.profile.adapters

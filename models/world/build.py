@@ -22,26 +22,15 @@ from pathlib import Path
 from ..profile import find_profile, load_profile
 from .chat_data import distilled_chat_records
 from .dataset import generate_world
+from .decoder_training import DecoderTrainingOptions, load_decoder_to_train, train_decoder
 from .stage_training import StageBudget, train_world_stages
 
 log = logging.getLogger(__name__)
 TRAINED_ROLES = ("image_encoder", "image_decoder", "audio_decoder", "video_decoder")
 
 
-@dataclass(frozen=True)
-class DecoderBudget:
-    """Optimiser steps for one decoder's VAE, UNet and then VAE decoder alone, the UNet's learning rate,
-    and whether its text encoder trains with the UNet."""
-
-    vae_steps: int
-    unet_steps: int
-    vae_decoder_steps: int = 0
-    learning_rate: float = 8e-4
-    train_text_encoder: bool = True
-    zero_terminal_snr: bool = False  # see DecoderTrainingOptions
-
-
-def _decoder_budgets() -> dict[str, DecoderBudget]:
+def _decoder_budgets() -> dict[str, DecoderTrainingOptions]:
+    """Each decoder's training: steps per phase, the UNet's learning rate, what trains (the seed is the plan's)."""
     # - every UNet samples from pure noise (zero terminal SNR, v-prediction): with Stable Diffusion's
     #   schedule the sound decoder read a tone's pitch off the starting noise instead of off the
     #   caption (pitch at chance), and the image decoder mixed up red and yellow;
@@ -51,9 +40,12 @@ def _decoder_budgets() -> dict[str, DecoderBudget]:
     #   collapsed the three pitch words into one);
     # - the video decoder starts from the image decoder (VAE, text encoder and spatial UNet, see
     #   video_inflation) and trains only its UNet.
-    return {"image": DecoderBudget(300, 6000, vae_decoder_steps=2000, zero_terminal_snr=True),
-            "audio": DecoderBudget(130, 12000, train_text_encoder=False, zero_terminal_snr=True),
-            "video": DecoderBudget(0, 1500, learning_rate=5e-4, train_text_encoder=False, zero_terminal_snr=True)}
+    return {"image": DecoderTrainingOptions(vae_steps=300, unet_steps=6000, vae_decoder_steps=2000,
+                                            learning_rate=8e-4, zero_terminal_snr=True),
+            "audio": DecoderTrainingOptions(vae_steps=130, unet_steps=12000, learning_rate=8e-4,
+                                            train_text_encoder=False, zero_terminal_snr=True),
+            "video": DecoderTrainingOptions(vae_steps=0, unet_steps=1500, learning_rate=5e-4,
+                                            train_text_encoder=False, zero_terminal_snr=True)}
 
 
 @dataclass
@@ -62,15 +54,15 @@ class WorldTrainPlan:
     per_kind: int = 960
     heldout_per_kind: int = 96
     encoder_steps: int = 500
-    decoders: dict[str, DecoderBudget] = field(default_factory=_decoder_budgets)
+    decoders: dict[str, DecoderTrainingOptions] = field(default_factory=_decoder_budgets)
     stages: StageBudget = field(default_factory=StageBudget)
 
     @classmethod
     def quick(cls) -> WorldTrainPlan:
         """Minutes, not hours: checks that everything runs; the result is not worth shipping."""
-        decoders = {name: replace(budget, vae_steps=min(budget.vae_steps, 20), unet_steps=40,
-                                  vae_decoder_steps=min(budget.vae_decoder_steps, 20))
-                    for name, budget in _decoder_budgets().items()}
+        decoders = {name: replace(options, vae_steps=min(options.vae_steps, 20), unet_steps=40,
+                                  vae_decoder_steps=min(options.vae_decoder_steps, 20))
+                    for name, options in _decoder_budgets().items()}
         return cls(per_kind=48, heldout_per_kind=12, encoder_steps=50, decoders=decoders,
                    stages=StageBudget(steps={1: 10, 2: 10, 3: 10}))
 
@@ -96,7 +88,6 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
     """Train everything into `out` (scratch data in `work`). With `keep`, a model already trained there
     (its folder has `training.json`), a stage already finished in `work` and chat data already asked
     are kept, so an interrupted build goes on where it stopped."""
-    from .decoder_training import DecoderTrainingOptions, train_decoder
     from .encoder_training import EncoderTrainingOptions, train_image_encoder
     from .video_inflation import inflate_video_decoder
 
@@ -131,17 +122,14 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
         if kept(f"{modality}_decoder"):
             continue
         started = time.perf_counter()
-        budget = plan.decoders[modality]
         config = base.role(f"{modality}_decoder").config
+        start = None
         if modality == "video":
-            image_decoder = image_decoder or _load_decoder(out / "image_decoder")
+            image_decoder = image_decoder or load_decoder_to_train(out / "image_decoder")
             start = inflate_video_decoder(image_decoder, config, seed=plan.seed)
-        options = DecoderTrainingOptions(vae_steps=budget.vae_steps, unet_steps=budget.unet_steps,
-                                         vae_decoder_steps=budget.vae_decoder_steps, learning_rate=budget.learning_rate,
-                                         train_text_encoder=budget.train_text_encoder,
-                                         zero_terminal_snr=budget.zero_terminal_snr, seed=plan.seed)
+        options = replace(plan.decoders[modality], seed=plan.seed)
         pipeline, decoder_report = train_decoder(modality, world, out / f"{modality}_decoder", config, options,
-                                                 resume_from=start if modality == "video" else None)
+                                                 resume_from=start)
         image_decoder = pipeline if modality == "image" else image_decoder
         report[f"{modality}_decoder"] = asdict(decoder_report)
         timed(f"{modality}_decoder", started)
@@ -168,14 +156,6 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
     report["seconds"] = timings
     (out / "world_build.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report
-
-
-def _load_decoder(folder: Path):
-    """A decoder `train_decoder` saved, in fp32 to train further."""
-    import torch
-    from diffusers import DiffusionPipeline
-
-    return DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
 
 
 def _base_answerer(profile: Path):

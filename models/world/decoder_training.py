@@ -217,7 +217,7 @@ def train_decoder(
     if isinstance(resume_from, DiffusionPipeline):
         pipeline, resumed = resume_from, None
     elif resume_from is not None:
-        pipeline = DiffusionPipeline.from_pretrained(str(resume_from), torch_dtype=torch.float32)
+        pipeline = load_decoder_to_train(Path(resume_from))
         earlier = Path(resume_from) / "training.json"
         resumed = json.loads(earlier.read_text(encoding="utf-8")) if earlier.is_file() else None
     else:
@@ -244,6 +244,11 @@ def train_decoder(
         save_decoder(pipeline, Path(out_folder), save_dtype)
         (Path(out_folder) / "training.json").write_text(report.to_json(), encoding="utf-8")
     return pipeline, report
+
+
+def load_decoder_to_train(folder: Path) -> DiffusionPipeline:
+    """A decoder `train_decoder` saved (in fp16), loaded in fp32 to train further."""
+    return DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
 
 
 def save_decoder(pipeline: DiffusionPipeline, out_folder: Path, dtype: torch.dtype = torch.float16) -> None:
