@@ -167,7 +167,8 @@ class ModelSet:
         role = f"{modality.value}_encoder"
         spec = self.profile.role(role)
         if modality is Modality.VIDEO and spec.kind in ("", "frames"):
-            return FrameVideoEncoder(self.encoder(Modality.IMAGE), float(spec.option("position_scale", 1.0)))
+            return FrameVideoEncoder(self.encoder(Modality.IMAGE), float(spec.option("position_scale", 1.0)),
+                                     motion=bool(spec.option("motion", False)))
         resolved = self._resolve(role, spec)
         placement = self.placement(role)
         if modality is Modality.IMAGE:
@@ -253,7 +254,7 @@ class ModelSet:
             return OutputProjector(
                 in_dim=self.llm().hidden_size, out_tokens=tokens, out_dim=dim,
                 hidden_dim=int(spec.option("hidden_dim", 256)), num_layers=int(spec.option("layers", 2)),
-                num_heads=int(spec.option("heads", 4)),
+                num_heads=int(spec.option("heads", 4)), standardise=bool(spec.option("standardise", True)),
             )
 
         return self._projector("output_projector", modality, build)

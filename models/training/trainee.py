@@ -130,8 +130,9 @@ class Trainee(nn.Module):
                     break
                 projector = self.output_projectors[modality.value]
                 states = hidden[row, start : start + len(self.signal_ids[modality])].unsqueeze(0)
-                predicted = projector(states.to(projector.dtype))[0]
-                losses.append(F.mse_loss(predicted.float(), target.to(predicted.device)))
+                predicted = projector.standardised(states.to(projector.dtype))[0]
+                target = projector.standardise(target.to(predicted.device).float())
+                losses.append(F.mse_loss(predicted.float(), target))
         return torch.stack(losses).mean() if losses else hidden.sum() * 0.0
 
     def _groups(self, ids: torch.Tensor) -> list[tuple[Modality, int]]:

@@ -36,6 +36,7 @@ from .media_features import MediaFeatures
 from .records import Example, RecordSet
 from .sequences import SequenceBuilder
 from .stages import LoraSettings, StagePlan, lora_from_options, stage_plan
+from .target_statistics import fit_output_projectors
 from .trainee import Trainee
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,11 @@ class Trainer:
         self.trainee = build_trainee(self.models, data.examples, settings, self.init)
         plan = self.trainee.plan
         builder = SequenceBuilder(self.models.llm(), plan.label_scope)
-        collate = Collator(builder, MediaFeatures(self.models), CaptionTargets(self.models) if plan.uses_mse else None)
+        targets = CaptionTargets(self.models) if plan.uses_mse else None
+        if targets is not None and "output_projectors" in plan.parts:
+            fit_output_projectors({Modality(m): p for m, p in self.trainee.output_projectors.items()},
+                                  data.examples, targets)
+        collate = Collator(builder, MediaFeatures(self.models), targets)
         self.loader = DataLoader(data.examples, settings.batch_size, shuffle=True, collate_fn=collate)
         self.eval_loader = (DataLoader(eval_data.examples, settings.batch_size, collate_fn=collate)
                             if eval_data and eval_data.examples else None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..training.api import load_training_data, train_stage
+from ..training.records import RecordSet
 from ..training.trainer import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ STAGE_FILES = {
 class StageBudget:
     """Optimiser steps and learning rate per stage (2 CPU cores: about 2–4 samples/s)."""
 
-    steps: dict[int, int] = field(default_factory=lambda: {1: 300, 2: 300, 3: 600})
+    steps: dict[int, int] = field(default_factory=lambda: {1: 300, 2: 300, 3: 900})
     learning_rate: dict[int, float] = field(default_factory=lambda: {1: 1e-3, 2: 1e-3, 3: 3e-4})
     batch_size: int = 4
+    chat_share: float = 0.15  # of stage 3's records: the chat records, repeated (a few dozen among ~10,000)
 
 
 def train_world_stages(
@@ -51,8 +53,8 @@ def train_world_stages(
     figures: dict[str, dict] = {}
     init = work / f"stage{stages[0] - 1}" if stages[0] > 1 else None
     for stage in stages:
-        files = [world / "train" / name for name in STAGE_FILES[stage]] + ([chat_file] if stage == 3 else [])
-        data = load_training_data(files, world)
+        data = load_training_data([world / "train" / name for name in STAGE_FILES[stage]], world)
+        chat = _mix_in(data, load_training_data([chat_file], world), budget.chat_share) if stage == 3 else 0
         heldout = load_training_data([world / "heldout" / name for name in STAGE_FILES[stage]], world)
         heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]  # every kind, fewer
         out = adapters if stage == 3 else work / f"stage{stage}"
@@ -62,9 +64,22 @@ def train_world_stages(
         log.info("world stage %d: %d records, %d steps", stage, len(data.examples), settings.max_steps)
         result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
         figures[f"stage_{stage}"] = {
+            "records": len(data.examples), "chat_records": chat,
             "steps": result.steps, "samples_per_s": round(result.samples_per_second, 2),
             "seconds": round(result.seconds, 1), "first_loss": result.losses[0], "last_loss": result.losses[-1],
             "eval_loss": result.eval_loss, "trainable_parameters": result.trainable_parameters,
         }
         init = out
     return figures
+
+
+def _mix_in(data: RecordSet, chat: RecordSet, share: float) -> int:
+    """Add the chat records to `data`, each repeated so that together they make about `share` of the
+    mix (at least once); returns how many records that added."""
+    if not chat.examples:
+        return 0
+    repeats = max(1, round(share * len(data.examples) / ((1 - share) * len(chat.examples))))
+    data.examples.extend(chat.examples * repeats)
+    data.files.extend(chat.files)
+    log.info("stage 3: %d chat records, each %d times", len(chat.examples), repeats)
+    return len(chat.examples) * repeats

@@ -78,8 +78,11 @@ def test_checkpoints_hold_only_trained_parameters_and_resume_continues_the_same_
 
 
 def _untrained_saved(saved: dict[str, torch.Tensor]) -> int:
-    """Stage 3 saves the signal rows too (unchanged), so the folder is a complete adapters folder."""
-    return saved["input_rows"].numel()
+    """Stage 3 saves the signal rows too (unchanged), so the folder is a complete adapters folder, and
+    the output projectors' target statistics (buffers, fitted once and then kept)."""
+    statistics = sum(v.numel() for k, v in saved.items() if k.endswith(("target_mean", "target_scale", "fitted_on")))
+    assert statistics > 0
+    return saved["input_rows"].numel() + statistics
 
 
 def test_metrics_and_eval_loss_are_logged(tiny_saved_profile: Path, root: Path, tmp_path: Path) -> None:
@@ -164,3 +167,26 @@ def test_wrong_stage_parts_and_missing_roles_are_clear_errors(tiny_saved_profile
     no_video.write_text(tiny_saved_profile.read_text().split("[video_decoder]")[0])
     with pytest.raises(InputError, match=r"video outputs .* no \[video_decoder\]"):
         train_stage(no_video, data, root / "y", TrainSettings(stage=3, max_steps=1))
+
+
+def test_stage_two_fits_the_output_projectors_target_statistics_and_stage_three_keeps_them(
+    tiny_saved_profile: Path, root: Path, tmp_path: Path
+) -> None:
+    from models.projectors import OutputProjector
+
+    data = load_training_data([root / "stage3.json"], root)
+    captions = sorted({output.caption for example in data.examples for turn in example.turns
+                       for output in turn.outputs if output.modality is Modality.IMAGE})
+    train_stage(tiny_saved_profile, data, tmp_path / "s2", TrainSettings(stage=2, max_steps=2, batch_size=2))
+    fitted = OutputProjector.from_pretrained(tmp_path / "s2" / "image_output_projector")
+    decoder = AnyToAnyModel.from_profile(tiny_saved_profile).models.decoder(Modality.IMAGE)
+    targets = decoder.text_embeddings(captions).reshape(len(captions), *decoder.conditioning_shape)
+    assert int(fitted.fitted_on) == len(captions) == 2
+    assert torch.allclose(fitted.target_mean, targets.mean(0), atol=1e-5)
+    spread = targets.var(0, unbiased=False).mean().sqrt()
+    assert torch.allclose(fitted.target_scale, spread.expand_as(fitted.target_scale), atol=1e-5)
+    train_stage(tiny_saved_profile, data, tmp_path / "s3", TrainSettings(stage=3, max_steps=2, batch_size=2,
+                                                                         lora=NO_DROPOUT), init=tmp_path / "s2")
+    kept = OutputProjector.from_pretrained(tmp_path / "s3" / "image_output_projector")
+    assert torch.equal(kept.target_mean, fitted.target_mean) and torch.equal(kept.target_scale, fitted.target_scale)
+    assert not torch.equal(kept.out_proj.weight, fitted.out_proj.weight)  # stage 3 trained it, against the same units

@@ -27,6 +27,9 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     figures = train_world_stages(tiny_saved_profile, world, tmp_path / "work", tmp_path / "adapters", chat, budget)
     assert [figures[f"stage_{s}"]["steps"] for s in (1, 2, 3)] == [2, 2, 2]
     assert all(figures[f"stage_{s}"]["eval_loss"] is not None for s in (1, 2, 3))
+    third = figures["stage_3"]
+    assert third["chat_records"] > 1 and third["chat_records"] / third["records"] == pytest.approx(0.15, abs=0.05)
+    assert figures["stage_2"]["chat_records"] == 0
     adapters = tmp_path / "adapters"
     names = {p.name for p in adapters.iterdir()}
     assert {"image_input_projector", "video_output_projector", "signal_tokens.safetensors", "llm_lora"} <= names
