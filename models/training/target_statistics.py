@@ -7,6 +7,7 @@ counted once, so a caption repeated in many records does not outweigh the rest.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import torch
 
@@ -27,7 +28,7 @@ def fit_output_projectors(
     for modality, projector in projectors.items():
         if not projector.needs_fit:
             continue
-        captions: dict[str, object] = {}
+        captions: dict[str, Path | None] = {}
         for example in examples:
             for turn in example.turns:
                 for output in turn.outputs:
