@@ -63,7 +63,7 @@ class OutputProjector(ModelMixin, ConfigMixin):
         super().__init__()
         if standardise:
             self.register_buffer("target_mean", torch.zeros(out_tokens, out_dim))
-            self.register_buffer("target_scale", torch.ones(out_tokens, out_dim))
+            self.register_buffer("target_scale", torch.ones(()))  # one spread for every element
             self.register_buffer("fitted_on", torch.zeros((), dtype=torch.long))  # captions; 0: not fitted yet
         self.in_proj = nn.Linear(in_dim, hidden_dim)
         self.queries = nn.Parameter(torch.randn(out_tokens, hidden_dim) * 0.02)
@@ -98,8 +98,8 @@ class OutputProjector(ModelMixin, ConfigMixin):
 
     @torch.no_grad()
     def fit_targets(self, targets: torch.Tensor) -> None:
-        """Set the mean (per element) and the spread (one number, kept in every element of
-        `target_scale`) from the training captions' conditionings (captions, out_tokens, out_dim)."""
+        """Set the mean (per element) and the spread (one number) from the training captions'
+        conditionings (captions, out_tokens, out_dim)."""
         if not self.config.standardise:
             raise ValueError("this output projector was built without standardise")
         targets = targets.to(self.target_mean.device, torch.float32)

@@ -39,4 +39,4 @@ def fit_output_projectors(
         stacked = torch.stack([targets.target(modality, caption, embedding) for caption, embedding in captions.items()])
         projector.fit_targets(stacked)
         log.info("%s output projector: target statistics from %d captions (spread %.4f)",
-                 modality.value, len(captions), float(projector.target_scale.mean()))
+                 modality.value, len(captions), float(projector.target_scale))

@@ -184,7 +184,7 @@ def test_stage_two_fits_the_output_projectors_target_statistics_and_stage_three_
     assert int(fitted.fitted_on) == len(captions) == 2
     assert torch.allclose(fitted.target_mean, targets.mean(0), atol=1e-5)
     spread = targets.var(0, unbiased=False).mean().sqrt()
-    assert torch.allclose(fitted.target_scale, spread.expand_as(fitted.target_scale), atol=1e-5)
+    assert torch.allclose(fitted.target_scale, spread, atol=1e-5)
     train_stage(tiny_saved_profile, data, tmp_path / "s3", TrainSettings(stage=3, max_steps=2, batch_size=2,
                                                                          lora=NO_DROPOUT), init=tmp_path / "s2")
     kept = OutputProjector.from_pretrained(tmp_path / "s3" / "image_output_projector")
