@@ -30,14 +30,17 @@ from typing import Any
 
 import torch
 from diffusers import (
+    AnimateDiffPipeline,
     AudioLDMPipeline,
     AutoencoderKL,
     DDIMScheduler,
     DiffusionPipeline,
+    MotionAdapter,
     StableDiffusionPipeline,
     TextToVideoSDPipeline,
     UNet2DConditionModel,
     UNet3DConditionModel,
+    UNetMotionModel,
 )
 from transformers import (
     ClapTextConfig,
@@ -171,19 +174,7 @@ def build_image_pipeline(
     word tokenizer when `text_encoder` is given) with random weights. `vae_channels` (default two blocks of
     `channels[0]`) sets the VAE's blocks: n blocks shrink the image 2^(n-1) times into the latents."""
     vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
-    latent_size = size // _vae_scale(vae)
-    unet = UNet2DConditionModel(
-        sample_size=latent_size,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=channels,
-        layers_per_block=1,
-        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (len(channels) - 1),
-        up_block_types=("CrossAttnUpBlock2D",) * (len(channels) - 1) + ("UpBlock2D",),
-        cross_attention_dim=cross_attention_dim,
-        attention_head_dim=8,
-        norm_num_groups=min(channels),
-    )
+    unet = _image_unet(size // _vae_scale(vae), channels, cross_attention_dim)
     encoder, tokenizer = (
         _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
         if text_encoder is not None
@@ -259,17 +250,65 @@ def build_audio_pipeline(
     )
 
 
+def _image_unet(latent_size: int, channels: tuple[int, ...], cross_attention_dim: int) -> UNet2DConditionModel:
+    return UNet2DConditionModel(
+        sample_size=latent_size,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=channels,
+        layers_per_block=1,
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (len(channels) - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (len(channels) - 1) + ("UpBlock2D",),
+        cross_attention_dim=cross_attention_dim,
+        attention_head_dim=8,
+        norm_num_groups=min(channels),
+    )
+
+
+def motion_adapter(channels: tuple[int, ...], max_frames: int = 32) -> MotionAdapter:
+    """AnimateDiff motion modules for a UNet with `channels` blocks: after each spatial block, attention
+    across the frames with sinusoidal frame positions; each starts as the identity (its last projection
+    zeroed, as AnimateDiff starts them), so the video UNet first draws each frame as the image UNet."""
+    adapter = MotionAdapter(block_out_channels=channels, motion_layers_per_block=1,
+                            motion_mid_block_layers_per_block=1, motion_num_attention_heads=4,
+                            motion_norm_num_groups=min(channels), motion_max_seq_length=max_frames,
+                            use_motion_mid_block=True)
+    with torch.no_grad():
+        for name, module in adapter.named_modules():
+            if name.endswith("proj_out"):
+                module.weight.zero_()
+                module.bias.zero_()
+    return adapter
+
+
 def build_video_pipeline(
     size: int = 32,
     channels: tuple[int, ...] = (32, 64),
     cross_attention_dim: int = 32,
     text_encoder: dict[str, Any] | None = None,
     vae_channels: tuple[int, ...] | None = None,
+    motion_modules: bool = False,
     **_: Any,
-) -> TextToVideoSDPipeline:
-    """A text-to-video pipeline (UNet3DConditionModel + AutoencoderKL, and a CLIP text encoder with a
-    word tokenizer when `text_encoder` is given) with random weights; `vae_channels` as for images."""
+) -> TextToVideoSDPipeline | AnimateDiffPipeline:
+    """A text-to-video pipeline with random weights: TextToVideoSD's UNet3DConditionModel, or with
+    `motion_modules` AnimateDiff's UNetMotionModel (the image UNet's layout with `motion_adapter`'s
+    modules); an AutoencoderKL (`vae_channels` as for images), and a CLIP text encoder with a word
+    tokenizer when `text_encoder` is given.
+
+    UNet3D's temporal attention has no frame positions, so only its temporal convolutions' zero padding
+    tells one frame from another; AnimateDiff's motion modules know each frame's place, which is what
+    drawing a shape further along each frame needs."""
     vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
+    encoder, tokenizer = (
+        _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
+        if text_encoder is not None
+        else (None, None)
+    )
+    if motion_modules:
+        image_unet = _image_unet(size // _vae_scale(vae), channels, cross_attention_dim)
+        unet = UNetMotionModel.from_unet2d(image_unet, motion_adapter(channels))
+        return AnimateDiffPipeline(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet,
+                                   motion_adapter=None, scheduler=_scheduler())
     unet = UNet3DConditionModel(
         sample_size=size // _vae_scale(vae),
         in_channels=4,
@@ -282,11 +321,6 @@ def build_video_pipeline(
         cross_attention_dim=cross_attention_dim,
         attention_head_dim=8,
         norm_num_groups=min(channels),
-    )
-    encoder, tokenizer = (
-        _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
-        if text_encoder is not None
-        else (None, None)
     )
     return TextToVideoSDPipeline(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=_scheduler())
 

@@ -10,7 +10,8 @@ diffusers' standard latent-diffusion recipe, one function for all three modaliti
 
 Audio: the "mel spectrogram" is `MelVocoder.analyse` of the world's sounds, and the pipeline's HiFi-GAN
 is replaced by a `MelVocoder` fitted to them (seconds, not hours). Video: frames go through the VAE one
-by one, and the UNet3D sees latents (B, 4, frames, h, w) as TextToVideoSD makes them.
+by one, and the UNet3D (or AnimateDiff's UNetMotionModel) sees latents (B, 4, frames, h, w) as their
+pipelines make them.
 
 The saved folder loads with `models.decoders.diffusion_decoder.load_pipeline`.
 """
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler, DiffusionPipeline
+from diffusers import DDIMScheduler, DiffusionPipeline, UNetMotionModel
 
 from models.decoders.mel_vocoder import MelVocoder
 from models.decoders.random_pipelines import build_random_pipeline
@@ -179,6 +180,8 @@ def _predict_noise(modality: str, pipeline: DiffusionPipeline, noisy: torch.Tens
                    conditioning: torch.Tensor) -> torch.Tensor:
     if modality == "audio":  # AudioLDM conditions through the class embedding, not cross-attention
         return pipeline.unet(noisy, timesteps, encoder_hidden_states=None, class_labels=conditioning).sample
+    if isinstance(pipeline.unet, UNetMotionModel):  # AnimateDiff's pipeline gives each frame the prompt
+        conditioning = conditioning.repeat_interleave(noisy.shape[2], dim=0)
     return pipeline.unet(noisy, timesteps, encoder_hidden_states=conditioning).sample
 
 
@@ -403,7 +406,8 @@ def train_audio_decoder(world_folder: Path, out_folder: Path | None, config: dic
 def train_video_decoder(world_folder: Path, out_folder: Path | None, config: dict[str, Any],
                         options: DecoderTrainingOptions = DecoderTrainingOptions()
                         ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
-    """The TextToVideoSD decoder of the world's videos; see `train_decoder`."""
+    """The video decoder (TextToVideoSD, or AnimateDiff with `motion_modules`) of the world's videos;
+    see `train_decoder`."""
     return train_decoder("video", world_folder, out_folder, config, options)
 
 

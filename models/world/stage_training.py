@@ -5,6 +5,17 @@ signal tokens (generation records), stage 3 tunes LoRA and both projectors on T-
 instructions and MosIT conversations, mixed with the earlier stages' records (so neither
 direction is forgotten) and the base model's own answers to ordinary questions (so it keeps
 answering them). Each stage starts from the one before; the last writes the adapters folder.
+
+After stage 3, some projectors train once more, each alone (everything else as stage 3 left it, frozen,
+the LoRA in place): an input projector on its kind's captioning records, an output projector on its
+kind's generation records (`StageBudget.refinements`). Stage 3 gives each a tenth of its records and
+its other parts share the loss:
+- the video input projector had learnt colour and shape but not the direction (44% of held-out videos
+  captioned right), although its motion token holds it (a linear probe reads it 99% of the time);
+  300 steps of this took it to 98%; the image one went from 94% to 99%;
+- the image output projector's prediction was 0.33 of the caption's distance from the mean embedding
+  away from the decoder's own embedding; triangles came out as other shapes (shape 67%); 300 steps
+  brought the error to 0.10 and shape to 100%.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from pathlib import Path
 
 from ..training.api import load_training_data, train_stage
 from ..training.records import RecordSet
-from ..training.trainer import TrainSettings
+from ..training.trainer import TrainResult, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +41,20 @@ STAGE_FILES = {
 }
 
 
+@dataclass(frozen=True)
+class Refinement:
+    """After stage 3, `steps` of one projector alone: `kind`'s input projector on its captioning records
+    (`side="input"`) or its output projector on its generation records (`side="output"`)."""
+
+    kind: str
+    side: str
+    steps: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}_{self.side}_projector"
+
+
 @dataclass
 class StageBudget:
     """Optimiser steps and learning rate per stage (2 CPU cores: about 2–4 samples/s)."""
@@ -38,6 +63,9 @@ class StageBudget:
     learning_rate: dict[int, float] = field(default_factory=lambda: {1: 1e-3, 2: 1e-3, 3: 3e-4})
     batch_size: int = 4
     chat_share: float = 0.15  # of stage 3's records: the chat records, repeated (a few dozen among ~10,000)
+    refinements: tuple[Refinement, ...] = (Refinement("video", "input", 300), Refinement("image", "input", 300),
+                                           Refinement("image", "output", 300), Refinement("video", "output", 300))
+    refine_learning_rate: float = 1e-3
 
 
 def train_world_stages(
@@ -46,7 +74,8 @@ def train_world_stages(
 ) -> dict[str, dict]:
     """`stages` in turn, each from what the stage before left (stage N's adapters are `work/stageN`, the
     last stage's are `adapters`); returns each stage's figures. So a build can stop after a stage and go
-    on later with the stages after it."""
+    on later with the stages after it. Stage 3 is followed by the refinements (each in
+    `work/stage3_<kind>_<side>_projector`, the last one's in `adapters`)."""
     work.mkdir(parents=True, exist_ok=True)
     chat_file = work / "chat.json"
     chat_file.write_text(json.dumps(chat_records, indent=1))
@@ -57,20 +86,44 @@ def train_world_stages(
         chat = _mix_in(data, load_training_data([chat_file], world), budget.chat_share) if stage == 3 else 0
         heldout = load_training_data([world / "heldout" / name for name in STAGE_FILES[stage]], world)
         heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]  # every kind, fewer
-        out = adapters if stage == 3 else work / f"stage{stage}"
+        out = adapters if stage == 3 and not budget.refinements else work / f"stage{stage}"
         settings = TrainSettings(stage=stage, max_steps=budget.steps[stage], batch_size=budget.batch_size,
                                  learning_rate=budget.learning_rate[stage], warmup_steps=budget.steps[stage] // 20,
                                  seed=stage)
         log.info("world stage %d: %d records, %d steps", stage, len(data.examples), settings.max_steps)
         result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
-        figures[f"stage_{stage}"] = {
-            "records": len(data.examples), "chat_records": chat,
-            "steps": result.steps, "samples_per_s": round(result.samples_per_second, 2),
-            "seconds": round(result.seconds, 1), "first_loss": result.losses[0], "last_loss": result.losses[-1],
-            "eval_loss": result.eval_loss, "trainable_parameters": result.trainable_parameters,
-        }
+        figures[f"stage_{stage}"] = {"records": len(data.examples), "chat_records": chat, **_figures(result)}
         init = out
+    if 3 in stages:
+        for position, refinement in enumerate(budget.refinements):
+            out = adapters if position == len(budget.refinements) - 1 else work / f"stage3_{refinement.name}"
+            figures[f"stage_3_{refinement.name}"] = _refine(profile, world, refinement, budget, init, out,
+                                                           seed=4 + position)
+            init = out
     return figures
+
+
+def _refine(profile: Path, world: Path, refinement: Refinement, budget: StageBudget, init: Path, out: Path,
+            seed: int) -> dict:
+    """One projector alone (everything else as `init` has it, frozen) on its kind's captioning or generation records."""
+    task = {"input": "comprehension", "output": "generation"}[refinement.side]
+    name = f"{refinement.kind}_{task}.json"
+    data = load_training_data([world / "train" / name], world)
+    heldout = load_training_data([world / "heldout" / name], world)
+    heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]
+    steps = refinement.steps
+    settings = TrainSettings(stage=3, parts=[f"{refinement.side}_projectors"], max_steps=steps,
+                             batch_size=budget.batch_size, learning_rate=budget.refine_learning_rate,
+                             warmup_steps=steps // 20, seed=seed)
+    log.info("world stage 3: the %s alone, %d records, %d steps", refinement.name, len(data.examples), steps)
+    result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
+    return {"records": len(data.examples), **_figures(result)}
+
+
+def _figures(result: TrainResult) -> dict:
+    return {"steps": result.steps, "samples_per_s": round(result.samples_per_second, 2),
+            "seconds": round(result.seconds, 1), "first_loss": result.losses[0], "last_loss": result.losses[-1],
+            "eval_loss": result.eval_loss, "trainable_parameters": result.trainable_parameters}
 
 
 def _mix_in(data: RecordSet, chat: RecordSet, share: float) -> int:

@@ -1,16 +1,24 @@
 """Start the video decoder from the trained image decoder, as ModelScope's text-to-video model was
 started from Stable Diffusion: the world's video frames are the world's images, smaller and moving.
 
-The video pipeline takes the image pipeline's VAE, text encoder and tokenizer as they are, and every
-UNet weight the two UNets share (the spatial convolutions, attentions and embeddings; 1x1 projections
-reshaped where the 3-D UNet stores them as convolutions). The 3-D UNet's temporal layers start as the
+The video pipeline takes the image pipeline's VAE and tokenizer as they are, a copy of its text encoder,
+and every UNet weight the two UNets share (the spatial convolutions, attentions and embeddings; 1x1
+projections reshaped where the 3-D UNet stores them as convolutions). The copy is the video decoder's
+own to train: no image caption has a direction word, and the image decoder's text encoder moves the
+embedding of "a red circle moving left" by 0.65 (of a norm of 27) for "moving down", but by 24 to 37
+for another colour. The 3-D UNet's temporal layers start as the
 identity (their last projection zeroed, as diffusers already does for the temporal convolutions), so
 before any video training the video decoder draws each frame as the image decoder would; training
 then only has to teach it motion.
+
+A video config with `motion_modules = true` builds AnimateDiff's pipeline instead: its UNetMotionModel
+holds the image UNet's blocks under the same names (every tensor is copied) with motion modules that
+start as the identity too (`random_pipelines.motion_adapter`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -29,8 +37,11 @@ def inflate_video_decoder(image: DiffusionPipeline, video_config: dict[str, Any]
     video = build_random_pipeline("video", video_config, seed=seed)
     _check_heads(image.unet, video.unet)
     copied = copy_shared_weights(image.unet, video.unet)
+    if video_config.get("motion_modules") and copied != len(image.unet.state_dict()):
+        raise ValueError(f"the motion UNet took {copied} of the image UNet's {len(image.unet.state_dict())} "
+                         "tensors: give the video decoder the image decoder's channels")
     zero_temporal_outputs(video.unet)
-    video.register_modules(vae=image.vae, text_encoder=image.text_encoder, tokenizer=image.tokenizer)
+    video.register_modules(vae=image.vae, text_encoder=copy.deepcopy(image.text_encoder), tokenizer=image.tokenizer)
     log.info("video decoder: %d UNet tensors, the VAE and the text encoder from the image decoder", copied)
     return video
 

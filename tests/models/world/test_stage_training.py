@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from models import AnyToAnyModel
 from models.world import generate_world
 from models.world.chat_data import distilled_chat_records
-from models.world.stage_training import StageBudget, train_world_stages
+from models.world.stage_training import Refinement, StageBudget, train_world_stages
 
 
 def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
@@ -23,9 +24,11 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
                                   "of Spain?", "What is two plus two?"))
     assert chat == [{"instruction": "What is two plus two?", "input": "", "output": "An answer to: What is two "
                      "plus two?"}]
-    budget = StageBudget(steps={1: 2, 2: 2, 3: 2}, batch_size=2)
+    refinements = (Refinement("video", "input", 2), Refinement("image", "input", 3), Refinement("audio", "output", 2))
+    budget = StageBudget(steps={1: 2, 2: 2, 3: 2}, batch_size=2, refinements=refinements)
     figures = train_world_stages(tiny_saved_profile, world, tmp_path / "work", tmp_path / "adapters", chat, budget)
     assert [figures[f"stage_{s}"]["steps"] for s in (1, 2, 3)] == [2, 2, 2]
+    assert [figures[f"stage_3_{r.name}"]["steps"] for r in refinements] == [2, 3, 2]
     assert all(figures[f"stage_{s}"]["eval_loss"] is not None for s in (1, 2, 3))
     third = figures["stage_3"]
     assert third["chat_records"] > 1 and third["chat_records"] / third["records"] == pytest.approx(0.15, abs=0.05)
@@ -34,11 +37,28 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     names = {p.name for p in adapters.iterdir()}
     assert {"image_input_projector", "video_output_projector", "signal_tokens.safetensors", "llm_lora"} <= names
     assert json.loads((adapters / "adapters.json").read_text())["stage"] == 3
+    # each refinement moved its projector and nothing else
+    folders = [tmp_path / "work" / name for name in ("stage3", "stage3_video_input_projector",
+                                                      "stage3_image_input_projector")] + [adapters]
+    assert [_differs(a, b) for a, b in zip(folders[:-1], folders[1:], strict=True)] == [
+        {"video_input_projector"}, {"image_input_projector"}, {"audio_output_projector"}]
     profile = tmp_path / "with-adapters.toml"
     profile.write_text(f'adapters = "{adapters}"\n' + tiny_saved_profile.read_text())
     sources = AnyToAnyModel.from_profile(profile).sources()
     assert all(sources[f"{m}_{role}"].trained for m in ("image", "audio", "video")
                for role in ("input_projector", "output_projector"))
+
+
+def _differs(before: Path, after: Path) -> set[str]:
+    """The adapter parts whose tensors differ between two adapters folders."""
+    from safetensors.torch import load_file
+
+    changed = set()
+    for file in before.rglob("*.safetensors"):
+        old, new = load_file(file), load_file(after / file.relative_to(before))
+        if any(not torch.equal(old[k], new[k]) for k in old):
+            changed.add(file.relative_to(before).parts[0])
+    return changed
 
 
 def test_world_generate_command_writes_a_world_the_trainer_reads(tmp_path: Path,

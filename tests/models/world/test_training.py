@@ -35,9 +35,10 @@ CONFIGS = {
     "video": {"size": 64, "channels": [8, 16], "vae_channels": [8, 8, 8], "cross_attention_dim": 16,
               "text_encoder": TEXT},
 }
+CONFIGS["video-motion"] = {**CONFIGS["video"], "motion_modules": True}  # AnimateDiff's UNetMotionModel
 OPTIONS = DecoderTrainingOptions(vae_steps=12, unet_steps=12, batch_size=8, vae_learning_rate=3e-3,
                                  learning_rate=3e-3, warmup_steps=1, unconditional_share=0.0, log_every=4)
-MEDIA = {"image": ImageData, "audio": AudioData, "video": VideoData}
+MEDIA = {"image": ImageData, "audio": AudioData, "video": VideoData, "video-motion": VideoData}
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +48,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("modality", ["image", "audio", "video"])
-def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, modality: str) -> None:
+@pytest.mark.parametrize("variant", ["image", "audio", "video", "video-motion"])
+def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, variant: str) -> None:
     torch.set_num_threads(2)
+    modality = variant.split("-")[0]
     options = OPTIONS if modality != "video" else DecoderTrainingOptions(
         **{**OPTIONS.__dict__, "batch_size": 4, "vae_steps": 4, "unet_steps": 4, "log_every": 2})
-    _, report = train_decoder(modality, world, tmp_path / modality, CONFIGS[modality], options)
+    _, report = train_decoder(modality, world, tmp_path / modality, CONFIGS[variant], options)
 
     assert report.vae_steps == options.vae_steps and report.unet_steps == options.unet_steps
     assert report.vae_losses[-1] < report.vae_losses[0]
@@ -62,7 +64,9 @@ def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, modality:
     pipeline = load_pipeline(str(tmp_path / modality), CPU)
     decoder = DiffusionDecoder(Modality(modality), pipeline, CPU, steps=2, guidance=2.0, size=64, frames=8)
     media = decoder(decoder.text_embeddings(["a red circle"])[0])
-    assert isinstance(media, MEDIA[modality])
+    assert isinstance(media, MEDIA[variant])
+    if variant == "video-motion":
+        assert type(pipeline).__name__ == "AnimateDiffPipeline" and media.frames.shape == (8, 64, 64, 3)
     if modality == "audio":
         assert isinstance(pipeline.vocoder, MelVocoder)
         assert media.samples.shape == (16000,)
@@ -117,23 +121,60 @@ def test_a_frozen_text_encoder_keeps_its_embeddings(world: Path) -> None:
     assert any(changed)
 
 
-def test_the_inflated_video_unet_draws_each_frame_as_the_image_unet_does() -> None:
-    config = {**CONFIGS["image"], "channels": [8, 64]}  # 64 channels: both UNets split attention in 8 heads
+def _trained_image_decoder(config: dict) -> object:
     image = build_decoder_pipeline("image", config, seed=3)
     for parameter in image.unet.parameters():  # as if trained: nothing left at its initial value
         parameter.data.add_(0.01 * torch.randn_like(parameter))
+    return image
+
+
+def _video_unet(video: object, latents: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """The video UNet's prediction for whole clips, each given its caption as its pipeline does."""
+    frames = latents.shape[2]
+    if type(video.unet).__name__ == "UNetMotionModel":  # AnimateDiff gives each frame the prompt
+        text = text.repeat_interleave(frames, 0)
+    return video.unet(latents, timesteps, encoder_hidden_states=text).sample
+
+
+# 64 channels for UNet3D: both UNets split attention in 8 heads; the motion UNet takes the image UNet's heads
+@pytest.mark.parametrize("extra", [{"channels": [8, 64]}, {"motion_modules": True}], ids=["unet3d", "motion"])
+def test_the_inflated_video_unet_draws_each_frame_as_the_image_unet_does(extra: dict) -> None:
+    config = {**CONFIGS["image"], **extra}
+    image = _trained_image_decoder(config)
     video = inflate_video_decoder(image, config, seed=4)
 
-    assert video.vae is image.vae and video.text_encoder is image.text_encoder and video.tokenizer is image.tokenizer
+    assert video.vae is image.vae and video.tokenizer is image.tokenizer
+    # its own text encoder, to train on its captions, starting as the image decoder's
+    assert video.text_encoder is not image.text_encoder
+    assert all(torch.equal(a, b) for a, b in zip(video.text_encoder.parameters(), image.text_encoder.parameters(),
+                                                   strict=True))
     latents = torch.randn(2, 4, 3, 16, 16)  # (batch, channels, frames, h, w)
     text = torch.randn(2, 8, 16)
     timesteps = torch.tensor([10, 700])
     with torch.no_grad():
-        moving = video.unet(latents, timesteps, encoder_hidden_states=text).sample
+        moving = _video_unet(video, latents, timesteps, text)
         frames = latents.permute(0, 2, 1, 3, 4).flatten(0, 1)
         still = image.unet(frames, timesteps.repeat_interleave(3),
                            encoder_hidden_states=text.repeat_interleave(3, 0)).sample
     assert torch.allclose(moving, still.unflatten(0, (2, 3)).permute(0, 2, 1, 3, 4), atol=1e-4)
+
+
+def test_the_motion_modules_know_which_frame_is_which() -> None:
+    """Why the world's video decoder has them: drawing a shape further along each frame needs the
+    frame's place. Trained (non-zero) motion modules answer frames in another order differently, not
+    with the same answers reordered."""
+    config = {**CONFIGS["image"], "motion_modules": True}
+    video = inflate_video_decoder(_trained_image_decoder(config), config, seed=4)
+    for name, parameter in video.unet.named_parameters():
+        if ".motion_modules." in name or name.startswith("mid_block.motion_modules"):
+            parameter.data.add_(0.2 * torch.randn_like(parameter))
+    latents = torch.randn(1, 4, 4, 16, 16)
+    order = torch.tensor([3, 2, 1, 0])
+    timesteps, text = torch.tensor([500]), torch.randn(1, 8, 16)
+    with torch.no_grad():
+        forward = _video_unet(video, latents, timesteps, text)
+        backward = _video_unet(video, latents[:, :, order], timesteps, text)
+    assert not torch.allclose(backward, forward[:, :, order], atol=1e-3)
 
 
 def test_inflation_refuses_unets_that_split_attention_differently() -> None:
