@@ -209,7 +209,9 @@ class ModelSet:
         """The stage and steps that trained the adapters folder (its adapters.json, read once)."""
         try:
             about = json.loads((self.profile.adapters / "adapters.json").read_text(encoding="utf-8"))
-            return f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps"
+            refined = sum(int(r["steps"]) for r in about.get("refinements", []))
+            then = f", then {refined} steps refining projectors one at a time" if refined else ""
+            return f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps{then}"
         except (OSError, ValueError, KeyError, TypeError):
             return ""
 

@@ -174,7 +174,7 @@ def build_image_pipeline(
     word tokenizer when `text_encoder` is given) with random weights. `vae_channels` (default two blocks of
     `channels[0]`) sets the VAE's blocks: n blocks shrink the image 2^(n-1) times into the latents."""
     vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
-    unet = _image_unet(size // _vae_scale(vae), channels, cross_attention_dim)
+    unet = UNet2DConditionModel(**_unet_layout(size // _vae_scale(vae), channels, cross_attention_dim, "2D"))
     encoder, tokenizer = (
         _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
         if text_encoder is not None
@@ -250,19 +250,21 @@ def build_audio_pipeline(
     )
 
 
-def _image_unet(latent_size: int, channels: tuple[int, ...], cross_attention_dim: int) -> UNet2DConditionModel:
-    return UNet2DConditionModel(
-        sample_size=latent_size,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=channels,
-        layers_per_block=1,
-        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (len(channels) - 1),
-        up_block_types=("CrossAttnUpBlock2D",) * (len(channels) - 1) + ("UpBlock2D",),
-        cross_attention_dim=cross_attention_dim,
-        attention_head_dim=8,
-        norm_num_groups=min(channels),
-    )
+def _unet_layout(latent_size: int, channels: tuple[int, ...], cross_attention_dim: int, blocks: str) -> dict[str, Any]:
+    """The small UNets' layout, the same block for block in 2-D and 3-D (`blocks` "2D" or "3D"), so that
+    a trained image UNet can initialise a video one."""
+    return {
+        "sample_size": latent_size,
+        "in_channels": 4,
+        "out_channels": 4,
+        "block_out_channels": channels,
+        "layers_per_block": 1,
+        "down_block_types": (f"DownBlock{blocks}",) + (f"CrossAttnDownBlock{blocks}",) * (len(channels) - 1),
+        "up_block_types": (f"CrossAttnUpBlock{blocks}",) * (len(channels) - 1) + (f"UpBlock{blocks}",),
+        "cross_attention_dim": cross_attention_dim,
+        "attention_head_dim": 8,
+        "norm_num_groups": min(channels),
+    }
 
 
 def motion_adapter(channels: tuple[int, ...], max_frames: int = 32) -> MotionAdapter:
@@ -299,29 +301,20 @@ def build_video_pipeline(
     tells one frame from another; AnimateDiff's motion modules know each frame's place, which is what
     drawing a shape further along each frame needs."""
     vae = _vae(vae_channels or (channels[0], channels[0]), 3, 3, 4)
+    latent_size = size // _vae_scale(vae)
+    if motion_modules:
+        image_unet = UNet2DConditionModel(**_unet_layout(latent_size, channels, cross_attention_dim, "2D"))
+        unet = UNetMotionModel.from_unet2d(image_unet, motion_adapter(channels))
+    else:
+        unet = UNet3DConditionModel(**_unet_layout(latent_size, channels, cross_attention_dim, "3D"))
     encoder, tokenizer = (
         _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)
         if text_encoder is not None
         else (None, None)
     )
     if motion_modules:
-        image_unet = _image_unet(size // _vae_scale(vae), channels, cross_attention_dim)
-        unet = UNetMotionModel.from_unet2d(image_unet, motion_adapter(channels))
         return AnimateDiffPipeline(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet,
                                    motion_adapter=None, scheduler=_scheduler())
-    unet = UNet3DConditionModel(
-        sample_size=size // _vae_scale(vae),
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=channels,
-        layers_per_block=1,
-        # the image UNet's layout, block for block, so a trained image UNet can initialise this one
-        down_block_types=("DownBlock3D",) + ("CrossAttnDownBlock3D",) * (len(channels) - 1),
-        up_block_types=("CrossAttnUpBlock3D",) * (len(channels) - 1) + ("UpBlock3D",),
-        cross_attention_dim=cross_attention_dim,
-        attention_head_dim=8,
-        norm_num_groups=min(channels),
-    )
     return TextToVideoSDPipeline(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=_scheduler())
 
 

@@ -100,6 +100,10 @@ def train_world_stages(
             figures[f"stage_3_{refinement.name}"] = _refine(profile, world, refinement, budget, init, out,
                                                            seed=4 + position)
             init = out
+        if budget.refinements:  # the folder's record is stage 3's, with the refinements after it
+            about = json.loads((work / "stage3" / "adapters.json").read_text(encoding="utf-8"))
+            about["refinements"] = [{"projector": r.name, "steps": r.steps} for r in budget.refinements]
+            (adapters / "adapters.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
     return figures
 
 

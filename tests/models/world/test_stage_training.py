@@ -36,7 +36,9 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     adapters = tmp_path / "adapters"
     names = {p.name for p in adapters.iterdir()}
     assert {"image_input_projector", "video_output_projector", "signal_tokens.safetensors", "llm_lora"} <= names
-    assert json.loads((adapters / "adapters.json").read_text())["stage"] == 3
+    about = json.loads((adapters / "adapters.json").read_text())
+    assert (about["stage"], about["steps"]) == (3, 2)
+    assert about["refinements"] == [{"projector": r.name, "steps": r.steps} for r in refinements]
     # each refinement moved its projector and nothing else
     folders = [tmp_path / "work" / name for name in ("stage3", "stage3_video_input_projector",
                                                       "stage3_image_input_projector")] + [adapters]
@@ -47,6 +49,7 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     sources = AnyToAnyModel.from_profile(profile).sources()
     assert all(sources[f"{m}_{role}"].trained for m in ("image", "audio", "video")
                for role in ("input_projector", "output_projector"))
+    assert sources["llm_adapters"].provenance.endswith("2 steps, then 7 steps refining projectors one at a time")
 
 
 def _differs(before: Path, after: Path) -> set[str]:
