@@ -15,7 +15,8 @@ its other parts share the loss:
   300 steps of this took it to 98%; the image one went from 94% to 99%;
 - the image output projector's prediction was 0.33 of the caption's distance from the mean embedding
   away from the decoder's own embedding; triangles came out as other shapes (shape 67%); 300 steps
-  brought the error to 0.10 and shape to 100%.
+  brought the error to 0.10 and shape to 100%; the video one's MSE went from 0.24 to 0.03, and video
+  colour and shape from 92% and 67% to 100%.
 """
 
 from __future__ import annotations

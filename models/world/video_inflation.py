@@ -1,12 +1,10 @@
 """Start the video decoder from the trained image decoder, as ModelScope's text-to-video model was
 started from Stable Diffusion: the world's video frames are the world's images, smaller and moving.
 
-The video pipeline takes the image pipeline's VAE and tokenizer as they are, a copy of its text encoder,
-and every UNet weight the two UNets share (the spatial convolutions, attentions and embeddings; 1x1
-projections reshaped where the 3-D UNet stores them as convolutions). The copy is the video decoder's
-own to train: no image caption has a direction word, and the image decoder's text encoder moves the
-embedding of "a red circle moving left" by 0.65 (of a norm of 27) for "moving down", but by 24 to 37
-for another colour. The 3-D UNet's temporal layers start as the
+The video pipeline takes the image pipeline's VAE and tokenizer as they are, a copy of its text encoder
+(so that a video decoder trained with `train_text_encoder` leaves the image decoder's alone), and every
+UNet weight the two UNets share (the spatial convolutions, attentions and embeddings; 1x1 projections
+reshaped where the 3-D UNet stores them as convolutions). The 3-D UNet's temporal layers start as the
 identity (their last projection zeroed, as diffusers already does for the temporal convolutions), so
 before any video training the video decoder draws each frame as the image decoder would; training
 then only has to teach it motion.
