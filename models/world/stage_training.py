@@ -85,8 +85,7 @@ def train_world_stages(
     for stage in stages:
         data = load_training_data([world / "train" / name for name in STAGE_FILES[stage]], world)
         chat = _mix_in(data, load_training_data([chat_file], world), budget.chat_share) if stage == 3 else 0
-        heldout = load_training_data([world / "heldout" / name for name in STAGE_FILES[stage]], world)
-        heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]  # every kind, fewer
+        heldout = _heldout(world, STAGE_FILES[stage])
         out = adapters if stage == 3 and not budget.refinements else work / f"stage{stage}"
         settings = TrainSettings(stage=stage, max_steps=budget.steps[stage], batch_size=budget.batch_size,
                                  learning_rate=budget.learning_rate[stage], warmup_steps=budget.steps[stage] // 20,
@@ -114,8 +113,7 @@ def _refine(profile: Path, world: Path, refinement: Refinement, budget: StageBud
     task = {"input": "comprehension", "output": "generation"}[refinement.side]
     name = f"{refinement.kind}_{task}.json"
     data = load_training_data([world / "train" / name], world)
-    heldout = load_training_data([world / "heldout" / name], world)
-    heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]
+    heldout = _heldout(world, [name])
     steps = refinement.steps
     settings = TrainSettings(stage=3, parts=[f"{refinement.side}_projectors"], max_steps=steps,
                              batch_size=budget.batch_size, learning_rate=budget.refine_learning_rate,
@@ -123,6 +121,13 @@ def _refine(profile: Path, world: Path, refinement: Refinement, budget: StageBud
     log.info("world stage 3: the %s alone, %d records, %d steps", refinement.name, len(data.examples), steps)
     result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
     return {"records": len(data.examples), **_figures(result)}
+
+
+def _heldout(world: Path, names: list[str]) -> RecordSet:
+    """The held-out records of `names`, thinned evenly to about EVAL_EXAMPLES (every kind kept)."""
+    heldout = load_training_data([world / "heldout" / name for name in names], world)
+    heldout.examples = heldout.examples[:: max(1, len(heldout.examples) // EVAL_EXAMPLES)]
+    return heldout
 
 
 def _figures(result: TrainResult) -> dict:

@@ -34,10 +34,10 @@ def inflate_video_decoder(image: DiffusionPipeline, video_config: dict[str, Any]
     encoder and spatial UNet weights come from the trained `image` pipeline."""
     video = build_random_pipeline("video", video_config, seed=seed)
     _check_heads(image.unet, video.unet)
-    copied = copy_shared_weights(image.unet, video.unet)
-    if video_config.get("motion_modules") and copied != len(image.unet.state_dict()):
-        raise ValueError(f"the motion UNet took {copied} of the image UNet's {len(image.unet.state_dict())} "
-                         "tensors: give the video decoder the image decoder's channels")
+    copied, tensors = copy_shared_weights(image.unet, video.unet), len(image.unet.state_dict())
+    if video_config.get("motion_modules") and copied != tensors:
+        raise ValueError(f"the motion UNet took {copied} of the image UNet's {tensors} tensors: give the video "
+                         "decoder the image decoder's channels")
     zero_temporal_outputs(video.unet)
     video.register_modules(vae=image.vae, text_encoder=copy.deepcopy(image.text_encoder), tokenizer=image.tokenizer)
     log.info("video decoder: %d UNet tensors, the VAE and the text encoder from the image decoder", copied)

@@ -18,6 +18,7 @@ from models.modality import Modality
 from models.world import SoundAttributes, analyse_sound, generate_world, render_sound
 from models.world.decoder_training import (
     DecoderTrainingOptions,
+    _predict_noise,
     build_decoder_pipeline,
     judge_decoder,
     train_decoder,
@@ -129,11 +130,8 @@ def _trained_image_decoder(config: dict) -> object:
 
 
 def _video_unet(video: object, latents: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """The video UNet's prediction for whole clips, each given its caption as its pipeline does."""
-    frames = latents.shape[2]
-    if type(video.unet).__name__ == "UNetMotionModel":  # AnimateDiff gives each frame the prompt
-        text = text.repeat_interleave(frames, 0)
-    return video.unet(latents, timesteps, encoder_hidden_states=text).sample
+    """The video UNet's prediction for whole clips, each given its caption as training gives it."""
+    return _predict_noise("video", video, latents, timesteps, text)
 
 
 # 64 channels for UNet3D: both UNets split attention in 8 heads; the motion UNet takes the image UNet's heads
@@ -166,7 +164,7 @@ def test_the_motion_modules_know_which_frame_is_which() -> None:
     config = {**CONFIGS["image"], "motion_modules": True}
     video = inflate_video_decoder(_trained_image_decoder(config), config, seed=4)
     for name, parameter in video.unet.named_parameters():
-        if ".motion_modules." in name or name.startswith("mid_block.motion_modules"):
+        if ".motion_modules." in name:
             parameter.data.add_(0.2 * torch.randn_like(parameter))
     latents = torch.randn(1, 4, 4, 16, 16)
     order = torch.tensor([3, 2, 1, 0])
