@@ -22,7 +22,7 @@ from pathlib import Path
 from ..profile import find_profile, load_profile
 from .chat_data import distilled_chat_records
 from .dataset import generate_world
-from .decoder_training import DecoderTrainingOptions, load_decoder_to_train, train_decoder
+from .decoder_training import DecoderTrainingOptions, load_decoder_to_train, train_decoder, world_captions
 from .stage_training import StageBudget, train_world_stages
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _decoder_budgets() -> dict[str, DecoderTrainingOptions]:
     # - the sound decoder keeps its seeded text encoder (trained jointly, the pooled CLAP embedding
     #   collapsed the three pitch words into one);
     # - the video decoder starts from the image decoder (VAE, text encoder and spatial UNet, see
-    #   video_inflation) and trains only its UNet.
+    #   video_inflation) and trains only its UNet, after the direction words' embeddings are separated.
     return {"image": DecoderTrainingOptions(vae_steps=300, unet_steps=6000, vae_decoder_steps=2000,
                                             learning_rate=8e-4, zero_terminal_snr=True),
             "audio": DecoderTrainingOptions(vae_steps=130, unet_steps=12000, learning_rate=8e-4,
@@ -127,7 +127,8 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
         start = None
         if modality == "video":
             image_decoder = image_decoder or load_decoder_to_train(out / "image_decoder")
-            start = inflate_video_decoder(image_decoder, config, seed=plan.seed)
+            captions = tuple([c for _, c in world_captions(world, kind)] for kind in ("image", "video"))
+            start = inflate_video_decoder(image_decoder, config, seed=plan.seed, captions=captions)
         options = replace(plan.decoders[modality], seed=plan.seed)
         pipeline, decoder_report = train_decoder(modality, world, out / f"{modality}_decoder", config, options,
                                                  resume_from=start)

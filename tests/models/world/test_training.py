@@ -24,7 +24,7 @@ from models.world.decoder_training import (
     train_decoder,
 )
 from models.world.encoder_training import EncoderTrainingOptions, train_image_encoder
-from models.world.video_inflation import inflate_video_decoder
+from models.world.video_inflation import inflate_video_decoder, separate_new_words
 
 CPU = Placement(torch.device("cpu"), torch.float32)
 TEXT = {"hidden_size": 16, "layers": 1, "heads": 2, "max_length": 8}
@@ -217,3 +217,25 @@ def test_the_vae_decoder_fine_tune_keeps_the_latents_and_the_earlier_report(worl
                                                      strict=True))
     assert all(torch.equal(a, b) for a, b in zip(saved.unet.parameters(), tuned.unet.parameters(), strict=True))
     assert tuned.vae.config.scaling_factor == saved.vae.config.scaling_factor
+
+
+def test_inflation_separates_the_words_only_video_captions_hold() -> None:
+    torch.set_num_threads(2)
+    image = _trained_image_decoder(CONFIGS["image"])
+    known = [f"a {c} {s}" for c in ("red", "green", "blue", "yellow") for s in ("circle", "square", "triangle")]
+    videos = [f"{k} moving {d}" for k in known for d in ("left", "right", "up", "down")]
+    video = inflate_video_decoder(image, CONFIGS["video-motion"], seed=4)
+    before = [p.detach().clone() for p in video.text_encoder.parameters()]
+    separation = separate_new_words(video.text_encoder, video.tokenizer, known, videos, steps=60)
+
+    assert separation.words == ["down", "left", "moving", "right", "up"]
+    assert separation.after > 2 * separation.before
+    table = video.text_encoder.get_input_embeddings().weight
+    rows = video.tokenizer.convert_tokens_to_ids(separation.words)
+    untouched = torch.ones(table.shape[0], dtype=torch.bool)
+    untouched[rows] = False
+    assert torch.equal(table[untouched], before[0][untouched]) and not torch.equal(table[rows], before[0][rows])
+    for old, new in zip(before[1:], list(video.text_encoder.parameters())[1:], strict=True):
+        assert torch.equal(old, new)
+    for old, new in zip(image.text_encoder.parameters(), video.text_encoder.parameters(), strict=True):
+        assert new is not old  # the image decoder's own text encoder is left alone
