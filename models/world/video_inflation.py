@@ -78,7 +78,8 @@ def separate_new_words(text_encoder: torch.nn.Module, tokenizer: Any, known: Seq
     The new embeddings start random at the known words' mean length and stay no longer than `longest`
     (default: the longest known word's), so they cannot drown out the words around them."""
     known_words = {w for c in known for w in c.split()}
-    words = sorted({w for c in captions for w in c.split()} - known_words)
+    words = [w for w in sorted({w for c in captions for w in c.split()} - known_words)
+             if tokenizer.convert_tokens_to_ids(w) != tokenizer.unk_token_id]  # [UNK] is not theirs
     distinct = sorted(set(captions))
     groups: dict[str, list[int]] = {}
     for index, caption in enumerate(distinct):  # captions alike but for their new words
@@ -113,14 +114,14 @@ def separate_new_words(text_encoder: torch.nn.Module, tokenizer: Any, known: Seq
         table[rows] = (start / start.norm(dim=1, keepdim=True) * scale).to(table.dtype)
     table.requires_grad_(True)
     optimizer = torch.optim.Adam([table], lr=learning_rate)
+    keep = torch.ones(table.shape[0], dtype=torch.bool)
+    keep[rows] = False
     for _ in range(steps):
         found = embed(distinct)
         distances = (found[pairs[:, 0]] - found[pairs[:, 1]]).norm(dim=1)
         loss = torch.relu(margin - distances).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        keep = torch.ones(table.shape[0], dtype=torch.bool)
-        keep[rows] = False
         table.grad[keep] = 0
         optimizer.step()
         with torch.no_grad():  # no longer than the longest known word's
