@@ -37,6 +37,7 @@ from diffusers import DiffusionPipeline
 from diffusers.models.attention_processor import Attention
 
 from models.decoders.random_pipelines import build_random_pipeline
+from models.world.decoder_training import _conditioning
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def inflate_video_decoder(image: DiffusionPipeline, video_config: dict[str, Any]
     video.register_modules(vae=image.vae, text_encoder=copy.deepcopy(image.text_encoder), tokenizer=image.tokenizer)
     log.info("video decoder: %d UNet tensors, the VAE and the text encoder from the image decoder", copied)
     if captions is not None:
-        separate_new_words(video.text_encoder, video.tokenizer, *captions, seed=seed)
+        separate_new_words(video, *captions, seed=seed)
     return video
 
 
@@ -69,14 +70,15 @@ class Separation:
     after: float
 
 
-def separate_new_words(text_encoder: torch.nn.Module, tokenizer: Any, known: Sequence[str], captions: Sequence[str],
-                       steps: int = 300, learning_rate: float = 0.05, seed: int = 0,
-                       longest: float | None = None) -> Separation:
-    """Train, in place, the input embeddings of the words of `captions` that no `known` caption holds,
-    and nothing else, until every two captions that differ only in those words are embedded (the whole
-    token sequence the decoder attends to) at least as far apart as the median two `known` captions.
+def separate_new_words(video: DiffusionPipeline, known: Sequence[str], captions: Sequence[str], steps: int = 300,
+                       learning_rate: float = 0.05, seed: int = 0, longest: float | None = None) -> Separation:
+    """Train, in place, the input embeddings of the `video` pipeline's text encoder for the words of
+    `captions` that no `known` caption holds, and nothing else, until every two captions that differ only
+    in those words are embedded (the whole token sequence the decoder attends to, as its training gets
+    it) at least as far apart as the median two `known` captions.
     The new embeddings start random at the known words' mean length and stay no longer than `longest`
     (default: the longest known word's), so they cannot drown out the words around them."""
+    text_encoder, tokenizer = video.text_encoder, video.tokenizer
     known_words = {w for c in known for w in c.split()}
     words = [w for w in sorted({w for c in captions for w in c.split()} - known_words)
              if tokenizer.convert_tokens_to_ids(w) != tokenizer.unk_token_id]  # [UNK] is not theirs
@@ -89,9 +91,7 @@ def separate_new_words(text_encoder: torch.nn.Module, tokenizer: Any, known: Seq
         return Separation(words, 0.0, 0.0, 0.0)
 
     def embed(texts: Sequence[str]) -> torch.Tensor:
-        ids = tokenizer(list(texts), padding="max_length", max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors="pt").input_ids
-        return text_encoder(ids.to(text_encoder.device)).last_hidden_state.flatten(1).float()
+        return _conditioning("video", video, list(texts)).flatten(1).float()
 
     def closest() -> float:
         with torch.no_grad():

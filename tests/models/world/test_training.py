@@ -227,7 +227,7 @@ def test_inflation_separates_the_words_only_video_captions_hold() -> None:
     video = inflate_video_decoder(image, CONFIGS["video-motion"], seed=4)
     image_table = image.text_encoder.get_input_embeddings().weight.detach().clone()
     before = [p.detach().clone() for p in video.text_encoder.parameters()]
-    separation = separate_new_words(video.text_encoder, video.tokenizer, known, videos, steps=60)
+    separation = separate_new_words(video, known, videos, steps=60)
 
     assert separation.words == ["down", "left", "moving", "right", "up"]
     assert separation.after > 2 * separation.before
