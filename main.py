@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lora-alpha", type=int, default=None, help="default: the profile's lora_alpha, else 32")
     train.add_argument("--lora-dropout", type=float, default=None, help="default: the profile's, else 0.1")
     train.add_argument("--mse-weight", type=float, default=1.0)
+    train.add_argument("--distill-weight", type=float, default=0.0,
+                       help="KL to the LLM with its LoRA off on text-only answers, so ordinary chat is kept "
+                            "(needs lora among the parts trained; 0: off)")
     train.add_argument("--max-length", type=int, default=1024, help="tokens per example (longer ones are cut)")
     train.add_argument("--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default="auto")
     train.add_argument("--gradient-checkpointing", action="store_true")
@@ -136,6 +139,7 @@ def _train_settings(args: argparse.Namespace) -> dict:
         "parts": args.train.split(",") if args.train else None, "learning_rate": args.lr,
         "batch_size": args.batch_size, "gradient_accumulation": args.grad_accum, "max_steps": args.max_steps,
         "epochs": args.epochs, "warmup_steps": args.warmup_steps, "mse_weight": args.mse_weight,
+        "distill_weight": args.distill_weight,
         "max_length": args.max_length, "mixed_precision": args.mixed_precision,
         "gradient_checkpointing": args.gradient_checkpointing, "eval_every": args.eval_every,
         "save_every": args.save_every, "log_with": args.log_with, "seed": args.seed,

@@ -19,6 +19,7 @@ class PreparedItem:
     each token piece (None for media), and the decoder embedding of each signal group's caption."""
 
     source: str
+    text_only: bool = False  # no media in or out: the base LLM's answers are a fair anchor
     pieces: list[torch.Tensor | tuple[Modality, torch.Tensor]] = field(default_factory=list)
     labels: list[torch.Tensor | None] = field(default_factory=list)
     targets: list[tuple[Modality, torch.Tensor]] = field(default_factory=list)
@@ -39,7 +40,7 @@ class Collator:
 
     def prepare(self, example: Example) -> PreparedItem:
         sequence = self.builder.build(example)
-        item = PreparedItem(sequence.source)
+        item = PreparedItem(sequence.source, sequence.kind == "text")
         for piece, labels in zip(sequence.pieces, sequence.labels, strict=True):
             if isinstance(piece, MediaSlot):
                 item.pieces.append((piece.modality, self.features.features(piece.modality, piece.path)))

@@ -38,6 +38,10 @@ class StagePlan:
     label_scope: str  # "answers": every assistant token; "signals": only signal tokens
     mse_weight: float = 1.0
     lora: LoraSettings = field(default_factory=LoraSettings)
+    # KL(base LLM || tuned LLM) on the answers of text-only examples, the base being the LLM with its
+    # LoRA switched off: those examples then keep the base model's whole next-token distribution,
+    # not only its greedy answer (0: off; it needs LoRA)
+    distill_weight: float = 0.0
 
     @property
     def uses_mse(self) -> bool:
@@ -60,7 +64,8 @@ def lora_from_options(options: dict, **overrides: float | int | None) -> LoraSet
 
 
 def stage_plan(
-    stage: int, parts: list[str] | None = None, mse_weight: float = 1.0, lora: LoraSettings | None = None
+    stage: int, parts: list[str] | None = None, mse_weight: float = 1.0, lora: LoraSettings | None = None,
+    distill_weight: float = 0.0,
 ) -> StagePlan:
     if stage not in DEFAULT_PARTS:
         raise InputError(f"stage {stage}: NExT-GPT has stages 1, 2 and 3")
@@ -68,5 +73,7 @@ def stage_plan(
     unknown = set(chosen) - set(PARTS)
     if unknown:
         raise InputError(f"cannot train {sorted(unknown)}: choose from {', '.join(PARTS)}")
+    if distill_weight and "lora" not in chosen:
+        raise InputError("distilling from the base LLM needs LoRA among the parts trained")
     return StagePlan(stage, frozenset(chosen), "signals" if stage == 2 else "answers", mse_weight,
-                     lora or LoraSettings())
+                     lora or LoraSettings(), distill_weight)

@@ -90,7 +90,9 @@ class Trainee(nn.Module):
         hidden = base.get_decoder()(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
         ce = self._cross_entropy(base, hidden, all_labels)
         mse = self._mse(hidden, all_ids, items) if self.plan.uses_mse else hidden.new_zeros(())
-        return {"loss": ce + self.plan.mse_weight * mse, "ce": ce.detach(), "mse": mse.detach()}
+        kl = self._distillation(base, hidden, inputs, mask, all_labels, items)
+        loss = ce + self.plan.mse_weight * mse + self.plan.distill_weight * kl
+        return {"loss": loss, "ce": ce.detach(), "mse": mse.detach(), "kl": kl.detach()}
 
     def _assemble(self, item: PreparedItem, embedding: nn.Module) -> tuple[torch.Tensor, ...]:
         device = self.rows.input_rows.device
@@ -119,6 +121,22 @@ class Trainee(nn.Module):
             return hidden.sum() * 0.0
         logits = self.rows.logits(base.get_output_embeddings(), hidden[:, :-1][chosen])
         return F.cross_entropy(logits.float(), targets[chosen])
+
+    def _distillation(self, base: nn.Module, hidden: torch.Tensor, inputs: torch.Tensor, mask: torch.Tensor,
+                      labels: torch.Tensor, items: list[PreparedItem]) -> torch.Tensor:
+        """KL(base || tuned) per answer token of the text-only rows, the base being the LLM with LoRA off."""
+        rows = [row for row, item in enumerate(items) if item.text_only]
+        if not self.plan.distill_weight or not rows or not hasattr(self.lm, "disable_adapter"):
+            return hidden.new_zeros(())
+        chosen = labels[rows, 1:] != IGNORE
+        if not chosen.any():
+            return hidden.new_zeros(())
+        with torch.no_grad(), self.lm.disable_adapter():
+            teacher = base.get_decoder()(inputs_embeds=inputs[rows], attention_mask=mask[rows]).last_hidden_state
+            target = self.rows.logits(base.get_output_embeddings(), teacher[:, :-1][chosen]).float()
+        student = self.rows.logits(base.get_output_embeddings(), hidden[rows, :-1][chosen]).float()
+        return F.kl_div(F.log_softmax(student, -1), F.log_softmax(target, -1), log_target=True,
+                        reduction="batchmean")
 
     def _mse(self, hidden: torch.Tensor, ids: torch.Tensor, items: list[PreparedItem]) -> torch.Tensor:
         losses = []

@@ -54,6 +54,7 @@ class TrainSettings:
     warmup_steps: int = 0
     max_grad_norm: float = 1.0
     mse_weight: float = 1.0
+    distill_weight: float = 0.0  # StagePlan.distill_weight
     max_length: int = 1024
     lora: LoraSettings | None = None  # None: the profile's lora_* options (else NExT-GPT's r=32, alpha=32)
     mixed_precision: str = "auto"  # auto | no | bf16 | fp16
@@ -65,7 +66,7 @@ class TrainSettings:
     seed: int = 0
 
     def plan(self) -> StagePlan:
-        return stage_plan(self.stage, self.parts, self.mse_weight, self.lora)
+        return stage_plan(self.stage, self.parts, self.mse_weight, self.lora, self.distill_weight)
 
 
 @dataclass
@@ -293,7 +294,7 @@ class Trainer:
         if self.settings.log_with == "tensorboard":
             self.accelerator.log(row, step=step)
         path = self.out / "metrics.csv"
-        fields = ["step", "loss", "ce", "mse", "eval_loss", "lr", "samples_per_s"]
+        fields = ["step", "loss", "ce", "mse", "kl", "eval_loss", "lr", "samples_per_s"]
         self.out.mkdir(parents=True, exist_ok=True)
         new = not path.is_file()
         with path.open("a", newline="") as handle:

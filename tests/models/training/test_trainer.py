@@ -95,6 +95,30 @@ def test_metrics_and_eval_loss_are_logged(tiny_saved_profile: Path, root: Path, 
     assert about["stage"] == 3 and about["steps"] == 4 and "lora" in about["parts"]
 
 
+def test_distillation_anchors_text_only_answers_to_the_llm_without_its_lora(
+    tiny_saved_profile: Path, root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = [{"instruction": f"Name a number above {n}.", "input": "", "output": f"{n + 1} is one."} for n in range(4)]
+    write_data(root, "text.json", text)
+    data = load_training_data([root / "text.json", root / "stage3.json"], root)
+    settings = TrainSettings(stage=3, max_steps=6, batch_size=4, learning_rate=3e-2, lora=NO_DROPOUT,
+                             distill_weight=1.0, seed=1)
+    train_stage(tiny_saved_profile, data, tmp_path / "run", settings)
+    kl = [float(r["kl"]) for r in csv.DictReader((tmp_path / "run/metrics.csv").open()) if r["loss"]]
+    assert kl[0] < 1e-6  # new LoRA adds nothing yet: the tuned LLM is the base one
+    assert max(kl) > 1e-4  # once it has moved, the base (LoRA switched off) answers differently
+    write_data(root, "media.json", comprehension_records() + generation_records())
+    media_only = load_training_data([root / "media.json"], root)
+    train_stage(tiny_saved_profile, media_only, tmp_path / "media", settings)
+    assert {float(r["kl"]) for r in csv.DictReader((tmp_path / "media/metrics.csv").open()) if r["loss"]} == {0.0}
+    with pytest.raises(InputError, match="needs LoRA"):
+        train_stage(tiny_saved_profile, data, tmp_path / "x", TrainSettings(stage=3, parts=["input_projectors"],
+                                                                            distill_weight=1.0))
+    assert main(["train", "--stage", "1", "--data", str(root / "text.json"), "--media-root", str(root), "--out",
+                 str(tmp_path / "y"), "--profile", str(tiny_saved_profile), "--distill-weight", "1"]) == 2
+    assert "needs LoRA" in capsys.readouterr().err
+
+
 def _profile_with_adapters(profile: Path, adapters: Path) -> Path:
     text = f'adapters = "{adapters}"\n' + profile.read_text()
     path = profile.parent / f"with-{adapters.name}.toml"
@@ -113,6 +137,11 @@ def test_a_trained_checkpoint_plugs_into_a_profile_and_answers(
     assert sources["image_output_projector"].trained and sources["audio_input_projector"].kind == "folder"
     assert sources["llm_adapters"].trained and "lora" in sources["llm_adapters"].location
     assert sources["llm_adapters"].provenance == "NExT-GPT stage 3 (python main.py train), 3 steps"
+    about = json.loads((tmp_path / "adapters/adapters.json").read_text())
+    about["continued"] = [{"parts": ["lora", "output_projectors"], "steps": 4, "distill_weight": 1.0}]
+    (tmp_path / "adapters/adapters.json").write_text(json.dumps(about))
+    assert AnyToAnyModel.from_profile(profile).sources()["llm_adapters"].provenance.endswith(
+        "3 steps, then 4 steps more of lora and output_projectors with the chat answers anchored to the base LLM")
     assert "stage 3" in sources["image_output_projector"].describe()
     llm, base_llm = trained.models.llm(), base.models.llm()
     ids = llm.signal_ids[Modality.IMAGE]

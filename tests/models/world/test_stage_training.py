@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -25,19 +26,22 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     assert chat == [{"instruction": "What is two plus two?", "input": "", "output": "An answer to: What is two "
                      "plus two?"}]
     refinements = (Refinement("video", "input", 2), Refinement("image", "input", 3), Refinement("audio", "output", 2))
-    budget = StageBudget(steps={1: 2, 2: 2, 3: 2}, batch_size=2, refinements=refinements)
+    budget = StageBudget(steps={1: 2, 2: 2, 3: 4}, batch_size=2, chat_share=0.5, refinements=refinements)
     figures = train_world_stages(tiny_saved_profile, world, tmp_path / "work", tmp_path / "adapters", chat, budget)
-    assert [figures[f"stage_{s}"]["steps"] for s in (1, 2, 3)] == [2, 2, 2]
+    assert [figures[f"stage_{s}"]["steps"] for s in (1, 2, 3)] == [2, 2, 4]
     assert [figures[f"stage_3_{r.name}"]["steps"] for r in refinements] == [2, 3, 2]
     assert all(figures[f"stage_{s}"]["eval_loss"] is not None for s in (1, 2, 3))
     third = figures["stage_3"]
-    assert third["chat_records"] > 1 and third["chat_records"] / third["records"] == pytest.approx(0.15, abs=0.05)
+    assert third["chat_records"] > 1 and third["chat_records"] / third["records"] == pytest.approx(0.5, abs=0.05)
     assert figures["stage_2"]["chat_records"] == 0
+    kl = {s: [float(r["kl"]) for r in csv.DictReader((tmp_path / f"work/stage{s}/metrics.csv").open()) if r["loss"]]
+          for s in (2, 3)}
+    assert set(kl[2]) == {0.0} and max(kl[3]) > 0  # stage 3 anchors the chat answers to the LLM without LoRA
     adapters = tmp_path / "adapters"
     names = {p.name for p in adapters.iterdir()}
     assert {"image_input_projector", "video_output_projector", "signal_tokens.safetensors", "llm_lora"} <= names
     about = json.loads((adapters / "adapters.json").read_text())
-    assert (about["stage"], about["steps"]) == (3, 2)
+    assert (about["stage"], about["steps"]) == (3, 4)
     assert about["refinements"] == [{"projector": r.name, "steps": r.steps} for r in refinements]
     # each refinement moved its projector and nothing else
     folders = [tmp_path / "work" / name for name in ("stage3", "stage3_video_input_projector",
@@ -49,7 +53,7 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     sources = AnyToAnyModel.from_profile(profile).sources()
     assert all(sources[f"{m}_{role}"].trained for m in ("image", "audio", "video")
                for role in ("input_projector", "output_projector"))
-    assert sources["llm_adapters"].provenance.endswith("2 steps, then 7 steps refining projectors one at a time")
+    assert sources["llm_adapters"].provenance.endswith("4 steps, then 7 steps refining projectors one at a time")
 
 
 def _differs(before: Path, after: Path) -> set[str]:
