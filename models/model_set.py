@@ -211,9 +211,6 @@ class ModelSet:
             about = json.loads((self.profile.adapters / "adapters.json").read_text(encoding="utf-8"))
             refined = sum(int(r["steps"]) for r in about.get("refinements", []))
             then = f", then {refined} steps refining projectors one at a time" if refined else ""
-            for more in about.get("continued", []):  # runs from these adapters after the stage's own
-                anchored = " with the chat answers anchored to the base LLM" if more.get("distill_weight") else ""
-                then += f", then {int(more['steps'])} steps more of {' and '.join(more['parts'])}{anchored}"
             return f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps{then}"
         except (OSError, ValueError, KeyError, TypeError):
             return ""

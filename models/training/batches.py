@@ -40,7 +40,7 @@ class Collator:
 
     def prepare(self, example: Example) -> PreparedItem:
         sequence = self.builder.build(example)
-        item = PreparedItem(sequence.source, sequence.kind == "text")
+        item = PreparedItem(sequence.source, example.kind == "text")
         for piece, labels in zip(sequence.pieces, sequence.labels, strict=True):
             if isinstance(piece, MediaSlot):
                 item.pieces.append((piece.modality, self.features.features(piece.modality, piece.path)))

@@ -39,7 +39,6 @@ class TokenSequence:
     """Pieces in order: token ids with their labels, or a media slot (labels None)."""
 
     source: str
-    kind: str = "text"  # the example's (records.Example.kind)
     pieces: list[list[int] | MediaSlot] = field(default_factory=list)
     labels: list[list[int] | None] = field(default_factory=list)
     targets: list[SignalTarget] = field(default_factory=list)  # in the order their groups appear
@@ -72,7 +71,7 @@ class SequenceBuilder:
         self.signal_ids = {i for ids in llm.signal_ids.values() for i in ids}
 
     def build(self, example: Example) -> TokenSequence:
-        sequence = TokenSequence(example.source, example.kind)
+        sequence = TokenSequence(example.source)
         messages: list[dict[str, str]] = []
         rendered = ""
         for turn in example.turns:

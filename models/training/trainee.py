@@ -126,7 +126,7 @@ class Trainee(nn.Module):
                       labels: torch.Tensor, items: list[PreparedItem]) -> torch.Tensor:
         """KL(base || tuned) per answer token of the text-only rows, the base being the LLM with LoRA off."""
         rows = [row for row, item in enumerate(items) if item.text_only]
-        if not self.plan.distill_weight or not rows or not hasattr(self.lm, "disable_adapter"):
+        if not self.plan.distill_weight or not rows:
             return hidden.new_zeros(())
         chosen = labels[rows, 1:] != IGNORE
         if not chosen.any():
