@@ -89,8 +89,9 @@ def profile_with_weights(text: str, weights: dict[str, Path], adapters: Path | N
 def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str | Path = "local",
                 keep: bool = False) -> dict:
     """Train everything into `out` (scratch data in `work`). With `keep`, a model already trained there
-    (its folder has `training.json`), a stage already finished in `work` and chat data already asked
-    are kept, so an interrupted build goes on where it stopped."""
+    (its folder has `training.json`), chat data already asked and the training steps of stages 1-3
+    already finished in `work` are kept, and a step cut short resumes from its last checkpoint, so an
+    interrupted build goes on where it stopped."""
     from .encoder_training import EncoderTrainingOptions, train_image_encoder
     from .video_inflation import inflate_video_decoder
 
@@ -151,12 +152,8 @@ def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str |
         timed("chat_data", started)
 
     started = time.perf_counter()
-    finished = {1: work / "stage1", 2: work / "stage2", 3: out / "adapters"}
-    stages = tuple(s for s in (1, 2, 3) if not (keep and (finished[s] / "adapters.json").is_file()))
-    stages = tuple(range(stages[0], 4)) if stages else ()  # a stage redone means the ones after it too
-    if stages:
-        report["stages"] = train_world_stages(profile, world, work, out / "adapters", chat, plan.stages, stages)
-        timed("stages", started)
+    report["stages"] = train_world_stages(profile, world, work, out / "adapters", chat, plan.stages, keep=keep)
+    timed("stages", started)
     report["seconds"] = timings
     (out / "world_build.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report

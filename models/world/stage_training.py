@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..training.api import load_training_data, train_stage
+from ..training.checkpoint import STATE_FOLDER
 from ..training.records import RecordSet
 from ..training.trainer import TrainResult, TrainSettings
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("image", "audio", "video")
 EVAL_EXAMPLES = 64
+# a checkpoint is resumed only by a run whose settings match it in these
+RESUMABLE_IF_SAME = ("stage", "parts", "max_steps", "batch_size", "learning_rate", "seed", "distill_weight")
 STAGE_FILES = {
     1: [f"{kind}_comprehension.json" for kind in KINDS],
     2: [f"{kind}_generation.json" for kind in KINDS],
@@ -70,60 +74,102 @@ class StageBudget:
     refinements: tuple[Refinement, ...] = (Refinement("video", "input", 300), Refinement("image", "input", 300),
                                            Refinement("image", "output", 300), Refinement("video", "output", 300))
     refine_learning_rate: float = 1e-3
+    save_every: int = 100  # steps: a checkpoint that `world train --keep` resumes after a stop
 
 
 def train_world_stages(
     profile: Path, world: Path, work: Path, adapters: Path, chat_records: list[dict], budget: StageBudget,
-    stages: tuple[int, ...] = (1, 2, 3),
+    keep: bool = False,
 ) -> dict[str, dict]:
-    """`stages` in turn, each from what the stage before left (stage N's adapters are `work/stageN`, the
-    last stage's are `adapters`); returns each stage's figures. So a build can stop after a stage and go
-    on later with the stages after it. Stage 3 is followed by the refinements (each in
-    `work/stage3_<kind>_<side>_projector`, the last one's in `adapters`)."""
+    """Stages 1-3, then the refinements, each step from the one before (stage N's adapters are
+    `work/stageN`, each refinement's `work/stage3_<kind>_<side>_projector`, the last step's `adapters`);
+    returns each step's figures (also kept in `work/stage_figures.json`).
+
+    With `keep`, the steps an earlier run finished are kept and the first one it did not finish resumes
+    from its last checkpoint (every `budget.save_every` steps), so a build that stopped goes on where it
+    stopped; a step redone means the ones after it too."""
     work.mkdir(parents=True, exist_ok=True)
-    chat_file = work / "chat.json"
-    chat_file.write_text(json.dumps(chat_records, indent=1))
+    (work / "chat.json").write_text(json.dumps(chat_records, indent=1))
+    steps = _steps(budget)
+    figures_file = work / "stage_figures.json"
+    kept = json.loads(figures_file.read_text(encoding="utf-8")) if keep and figures_file.is_file() else {}
     figures: dict[str, dict] = {}
-    init = work / f"stage{stages[0] - 1}" if stages[0] > 1 else None
-    for stage in stages:
-        data = load_training_data([world / "train" / name for name in STAGE_FILES[stage]], world)
-        chat = _mix_in(data, load_training_data([chat_file], world), budget.chat_share) if stage == 3 else 0
-        heldout = _heldout(world, STAGE_FILES[stage])
-        out = adapters if stage == 3 and not budget.refinements else work / f"stage{stage}"
-        settings = TrainSettings(stage=stage, max_steps=budget.steps[stage], batch_size=budget.batch_size,
-                                 learning_rate=budget.learning_rate[stage], warmup_steps=budget.steps[stage] // 20,
-                                 seed=stage, distill_weight=budget.distill_weight if stage == 3 else 0.0)
-        log.info("world stage %d: %d records, %d steps", stage, len(data.examples), settings.max_steps)
-        result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
-        figures[f"stage_{stage}"] = {"records": len(data.examples), "chat_records": chat, **_figures(result)}
+    init: Path | None = None
+    for position, (name, run) in enumerate(steps):
+        out = adapters if position == len(steps) - 1 else work / name.replace("stage_", "stage")
+        unbroken = keep and len(figures) == position  # every step before it was kept
+        if unbroken and name in kept and (out / "adapters.json").is_file():
+            log.info("world stages: keeping %s from %s", name, out)
+            figures[name] = kept[name]
+        else:
+            resume = _checkpoint(out, run.settings) if unbroken else None
+            if resume is None and out.exists():
+                shutil.rmtree(out)  # an older run's parts must not outlive this one
+            figures[name] = run(profile, world, work, out, init, resume)
+            figures_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
         init = out
-    if 3 in stages:
-        for position, refinement in enumerate(budget.refinements):
-            out = adapters if position == len(budget.refinements) - 1 else work / f"stage3_{refinement.name}"
-            figures[f"stage_3_{refinement.name}"] = _refine(profile, world, refinement, budget, init, out,
-                                                           seed=4 + position)
-            init = out
-        if budget.refinements:  # the folder's record is stage 3's, with the refinements after it
-            about = json.loads((work / "stage3" / "adapters.json").read_text(encoding="utf-8"))
-            about["refinements"] = [{"projector": r.name, "steps": r.steps} for r in budget.refinements]
-            (adapters / "adapters.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(adapters / STATE_FOLDER, ignore_errors=True)  # optimiser state: not part of the adapters
+    if budget.refinements:  # the folder's record is stage 3's, with the refinements after it
+        about = json.loads((work / "stage3" / "adapters.json").read_text(encoding="utf-8"))
+        about["refinements"] = [{"projector": r.name, "steps": r.steps} for r in budget.refinements]
+        (adapters / "adapters.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
     return figures
 
 
-def _refine(profile: Path, world: Path, refinement: Refinement, budget: StageBudget, init: Path, out: Path,
-            seed: int) -> dict:
-    """One projector alone (everything else as `init` has it, frozen) on its kind's captioning or generation records."""
-    task = {"input": "comprehension", "output": "generation"}[refinement.side]
-    name = f"{refinement.kind}_{task}.json"
-    data = load_training_data([world / "train" / name], world)
-    heldout = _heldout(world, [name])
-    steps = refinement.steps
-    settings = TrainSettings(stage=3, parts=[f"{refinement.side}_projectors"], max_steps=steps,
-                             batch_size=budget.batch_size, learning_rate=budget.refine_learning_rate,
-                             warmup_steps=steps // 20, seed=seed)
-    log.info("world stage 3: the %s alone, %d records, %d steps", refinement.name, len(data.examples), steps)
-    result = train_stage(profile, data, out, settings, eval_data=heldout, init=init)
-    return {"records": len(data.examples), **_figures(result)}
+@dataclass
+class _Step:
+    """One training run of the build: its record files, its settings, the chat records' share."""
+
+    files: list[str]
+    settings: TrainSettings
+    chat_share: float = 0.0
+
+    def __call__(self, profile: Path, world: Path, work: Path, out: Path, init: Path | None,
+                 resume: Path | None) -> dict:
+        data = load_training_data([world / "train" / name for name in self.files], world)
+        chat = _mix_in(data, load_training_data([work / "chat.json"], world), self.chat_share) \
+            if self.chat_share else 0
+        log.info("world stage %d (%s): %d records, %d steps", self.settings.stage, out.name, len(data.examples),
+                 self.settings.max_steps)
+        result = train_stage(profile, data, out, self.settings, eval_data=_heldout(world, self.files), init=init,
+                             resume=resume)
+        extra = {"chat_records": chat} if self.settings.parts is None else {}
+        return {"records": len(data.examples), **extra, **_figures(result)}
+
+
+def _steps(budget: StageBudget) -> list[tuple[str, _Step]]:
+    """The build's training runs in order: stages 1-3 (stage 3 with the chat records mixed in and
+    anchored), then each refinement: one projector alone on its kind's captioning (input side) or
+    generation (output side) records."""
+    steps = []
+    for stage in (1, 2, 3):
+        settings = TrainSettings(stage=stage, max_steps=budget.steps[stage], batch_size=budget.batch_size,
+                                 learning_rate=budget.learning_rate[stage], warmup_steps=budget.steps[stage] // 20,
+                                 seed=stage, distill_weight=budget.distill_weight if stage == 3 else 0.0,
+                                 save_every=budget.save_every)
+        steps.append((f"stage_{stage}", _Step(STAGE_FILES[stage], settings, budget.chat_share if stage == 3 else 0)))
+    for position, refinement in enumerate(budget.refinements):
+        task = {"input": "comprehension", "output": "generation"}[refinement.side]
+        settings = TrainSettings(stage=3, parts=[f"{refinement.side}_projectors"], max_steps=refinement.steps,
+                                 batch_size=budget.batch_size, learning_rate=budget.refine_learning_rate,
+                                 warmup_steps=refinement.steps // 20, seed=4 + position,
+                                 save_every=budget.save_every)
+        steps.append((f"stage_3_{refinement.name}", _Step([f"{refinement.kind}_{task}.json"], settings)))
+    return steps
+
+
+def _checkpoint(out: Path, settings: TrainSettings) -> Path | None:
+    """The latest checkpoint in `out` of a run with these settings (None: none to resume)."""
+    for folder in sorted((out / "checkpoints").glob("step-*"), key=lambda p: -int(p.name.split("-")[1])):
+        state = folder / STATE_FOLDER / "state.json"
+        if not state.is_file():
+            continue
+        saved = json.loads(state.read_text(encoding="utf-8"))["settings"]
+        if all(saved.get(k) == getattr(settings, k) for k in RESUMABLE_IF_SAME):
+            log.info("world stages: resuming %s from %s", out.name, folder)
+            return folder
+    return None
 
 
 def _heldout(world: Path, names: list[str]) -> RecordSet:

@@ -120,20 +120,71 @@ def test_world_train_with_keep_goes_on_where_an_earlier_run_stopped(tmp_path: Pa
     (work / "chat.json").write_text(json.dumps([{"instruction": "q", "input": "", "output": "a"}]))
     called: list[tuple] = []
 
-    def stages(profile, world, work_, adapters, chat, budget, which):
-        called.append((which, chat))
+    def stages(profile, world, work_, adapters, chat, budget, keep):
+        called.append((keep, chat))
         return {"stage_2": {"steps": 1}}
 
     monkeypatch.setattr(build, "train_world_stages", stages)
     plan = WorldTrainPlan(per_kind=3, heldout_per_kind=3)
     report = train_world(out, work, plan, keep=True)
 
-    assert called == [((2, 3), [{"instruction": "q", "input": "", "output": "a"}])]
+    assert called == [(True, [{"instruction": "q", "input": "", "output": "a"}])]  # the stages decide what is left
     assert {role: report[role]["role"] for role in TRAINED_ROLES} == {role: role for role in TRAINED_ROLES}
-    assert set(report["seconds"]) == {"generate", "stages"}  # nothing else was trained or asked
+    assert set(report["seconds"]) == {"generate", "stages"}  # no model was trained, no question asked
+    assert report["stages"] == {"stage_2": {"steps": 1}}
     assert "image_decoder" in (work / "world-build.toml").read_text()
-    (out / "adapters").mkdir()
-    (out / "adapters" / "adapters.json").write_text("{}")
-    (work / "stage2" / "adapters.json").write_text("{}")
-    called.clear()
-    assert "stages" not in train_world(out, work, plan, keep=True)["seconds"] and not called
+
+
+class Stopped(Exception):
+    """The build's process ending mid-stage (a closed laptop, a session's end)."""
+
+
+def test_stages_cut_short_go_on_from_the_last_checkpoint_with_keep(
+    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.training.trainer import Trainer
+    from models.world import stage_training
+
+    monkeypatch.setenv("NEXTGPT_CACHE", str(tmp_path / "cache"))
+    world, work, adapters = tmp_path / "world", tmp_path / "work", tmp_path / "adapters"
+    generate_world(world, seed=1, train_per_kind=6, heldout_per_kind=3)
+    chat = [{"instruction": "What is two plus two?", "input": "", "output": "Four."}]
+    budget = StageBudget(steps={1: 2, 2: 2, 3: 4}, batch_size=2, chat_share=0.5,
+                         refinements=(Refinement("image", "output", 2),), save_every=2)
+    adapters.mkdir()
+    (adapters / "stale_output_projector").mkdir()  # an older build's part, which must not survive
+    real_save = Trainer.save
+
+    def save_then_stop(trainer, folder, step, epoch, batch_in_epoch):
+        real_save(trainer, folder, step, epoch, batch_in_epoch)
+        if trainer.settings.stage == 3 and folder.parent.name == "checkpoints":
+            raise Stopped
+
+    monkeypatch.setattr(Trainer, "save", save_then_stop)
+    with pytest.raises(Stopped):
+        train_world_stages(tiny_saved_profile, world, work, adapters, chat, budget)
+    first = json.loads((work / "stage_figures.json").read_text())
+    assert set(first) == {"stage_1", "stage_2"} and (work / "stage3/checkpoints/step-2").is_dir()
+
+    monkeypatch.setattr(Trainer, "save", real_save)
+    calls: list[tuple[str, Path | None]] = []
+    real_train = stage_training.train_stage
+
+    def train(profile, data, out, settings, eval_data=None, init=None, resume=None):
+        calls.append((out.name, resume))
+        return real_train(profile, data, out, settings, eval_data=eval_data, init=init, resume=resume)
+
+    monkeypatch.setattr(stage_training, "train_stage", train)
+    figures = train_world_stages(tiny_saved_profile, world, work, adapters, chat, budget, keep=True)
+    assert calls == [("stage3", work / "stage3/checkpoints/step-2"), ("adapters", None)]
+    assert {k: figures[k] for k in first} == first and figures["stage_3"]["steps"] == 4
+    steps = [int(r["step"]) for r in csv.DictReader((work / "stage3/metrics.csv").open()) if r["loss"]]
+    assert steps == [1, 2, 3, 4]  # went on from step 2, not from the start
+    assert not (work / "stage3/checkpoints").exists()
+    assert {p.name for p in adapters.iterdir()} & {"stale_output_projector", "training_state", "checkpoints"} == set()
+    assert json.loads((adapters / "adapters.json").read_text())["refinements"] == [
+        {"projector": "image_output_projector", "steps": 2}]
+
+    calls.clear()  # all finished: nothing trains again
+    assert train_world_stages(tiny_saved_profile, world, work, adapters, chat, budget, keep=True) == figures
+    assert calls == []
