@@ -9,6 +9,8 @@ A checkpoint folder is an *adapters* folder: point a profile's `adapters = "..."
     llm_lora/                      peft LoRA (adapter_config.json + adapter_model.safetensors)
     adapters.json                  what trained it: stage, steps, data, base LLM
     training_state/                optimiser, scheduler and step, for --resume
+
+A run's checkpoints along the way are such folders too, in `<out>/checkpoints/step-<N>/`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ from .trainee import Trainee
 
 log = logging.getLogger(__name__)
 STATE_FOLDER = "training_state"
+CHECKPOINTS_FOLDER = "checkpoints"
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """The checkpoints a run into `out` saved along the way, oldest first."""
+    return sorted((out / CHECKPOINTS_FOLDER).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+
+
+def checkpoint_position(folder: Path) -> dict[str, Any] | None:
+    """Where the run that saved `folder` stood (step, epoch, batch, settings); None: not a checkpoint."""
+    state = folder / STATE_FOLDER / "state.json"
+    return json.loads(state.read_text(encoding="utf-8")) if state.is_file() else None
 
 
 def is_adapter_part(name: str) -> bool:

@@ -31,7 +31,7 @@ from ..model_set import ModelSet
 from ..profile import Profile
 from .batches import Collator
 from .caption_targets import CaptionTargets
-from .checkpoint import STATE_FOLDER, save_adapters
+from .checkpoint import CHECKPOINTS_FOLDER, STATE_FOLDER, checkpoint_position, checkpoints, save_adapters
 from .media_features import MediaFeatures
 from .records import Example, RecordSet
 from .sequences import SequenceBuilder
@@ -223,7 +223,7 @@ class Trainer:
                     eval_loss = row["eval_loss"] = self.evaluate()
                 self._log(step, row, samples / (time.perf_counter() - started))
                 if settings.save_every and step % settings.save_every == 0 and step < self.total_steps:
-                    self.save(self.out / "checkpoints" / f"step-{step}", step, epoch, batch_in_epoch)
+                    self.save(self.out / CHECKPOINTS_FOLDER / f"step-{step}", step, epoch, batch_in_epoch)
                 if step >= self.total_steps:
                     break
             else:
@@ -268,17 +268,17 @@ class Trainer:
         self._prune()
 
     def _prune(self) -> None:
-        folders = sorted((self.out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+        folders = checkpoints(self.out)
         for old in folders[: max(0, len(folders) - self.settings.keep_checkpoints)]:
             shutil.rmtree(old, ignore_errors=True)
 
     def _restore(self) -> tuple[int, int, int]:
         if self.resume is None:
             return 0, 0, 0
-        state = self.resume / STATE_FOLDER
-        if not (state / "state.json").is_file():
+        position = checkpoint_position(self.resume)
+        if position is None:
             raise InputError(f"{self.resume} is not a training checkpoint (no {STATE_FOLDER}/state.json)")
-        position = json.loads((state / "state.json").read_text())
+        state = self.resume / STATE_FOLDER
         if int(position["settings"]["stage"]) != self.settings.stage:
             raise InputError(f"{self.resume} is a stage {position['settings']['stage']} checkpoint; "
                              f"resume it with --stage {position['settings']['stage']} (or start from it with --init)")

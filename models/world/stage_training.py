@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..training.api import load_training_data, train_stage
-from ..training.checkpoint import STATE_FOLDER
+from ..training.checkpoint import CHECKPOINTS_FOLDER, STATE_FOLDER, checkpoint_position, checkpoints
 from ..training.records import RecordSet
 from ..training.trainer import TrainResult, TrainSettings
 
@@ -107,7 +107,7 @@ def train_world_stages(
                 shutil.rmtree(out)  # an older run's parts must not outlive this one
             figures[name] = run(profile, world, work, out, init, resume)
             figures_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+            shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
         init = out
     shutil.rmtree(adapters / STATE_FOLDER, ignore_errors=True)  # optimiser state: not part of the adapters
     if budget.refinements:  # the folder's record is stage 3's, with the refinements after it
@@ -161,12 +161,9 @@ def _steps(budget: StageBudget) -> list[tuple[str, _Step]]:
 
 def _checkpoint(out: Path, settings: TrainSettings) -> Path | None:
     """The latest checkpoint in `out` of a run with these settings (None: none to resume)."""
-    for folder in sorted((out / "checkpoints").glob("step-*"), key=lambda p: -int(p.name.split("-")[1])):
-        state = folder / STATE_FOLDER / "state.json"
-        if not state.is_file():
-            continue
-        saved = json.loads(state.read_text(encoding="utf-8"))["settings"]
-        if all(saved.get(k) == getattr(settings, k) for k in RESUMABLE_IF_SAME):
+    for folder in reversed(checkpoints(out)):
+        position = checkpoint_position(folder)
+        if position and all(position["settings"].get(k) == getattr(settings, k) for k in RESUMABLE_IF_SAME):
             log.info("world stages: resuming %s from %s", out.name, folder)
             return folder
     return None
