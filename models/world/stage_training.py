@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("image", "audio", "video")
 EVAL_EXAMPLES = 64
-# a checkpoint is resumed only by a run whose settings match it in these
-RESUMABLE_IF_SAME = ("stage", "parts", "max_steps", "batch_size", "learning_rate", "seed", "distill_weight")
+# a finished step is kept, and a checkpoint resumed, only by a run whose settings match it in these
+STEP_SETTINGS = ("stage", "parts", "max_steps", "batch_size", "learning_rate", "seed", "distill_weight")
 STAGE_FILES = {
     1: [f"{kind}_comprehension.json" for kind in KINDS],
     2: [f"{kind}_generation.json" for kind in KINDS],
@@ -85,9 +85,9 @@ def train_world_stages(
     `work/stageN`, each refinement's `work/stage3_<kind>_<side>_projector`, the last step's `adapters`);
     returns each step's figures (also kept in `work/stage_figures.json`).
 
-    With `keep`, the steps an earlier run finished are kept and the first one it did not finish resumes
-    from its last checkpoint (every `budget.save_every` steps), so a build that stopped goes on where it
-    stopped; a step redone means the ones after it too."""
+    With `keep`, the steps an earlier run finished with the same settings are kept and the first one it
+    did not finish resumes from its last checkpoint (every `budget.save_every` steps), so a build that
+    stopped goes on where it stopped; a step redone (or changed) means the ones after it too."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "chat.json").write_text(json.dumps(chat_records, indent=1))
     steps = _steps(budget)
@@ -98,14 +98,15 @@ def train_world_stages(
     for position, (name, run) in enumerate(steps):
         out = adapters if position == len(steps) - 1 else work / name.replace("stage_", "stage")
         unbroken = keep and len(figures) == position  # every step before it was kept
-        if unbroken and name in kept and (out / "adapters.json").is_file():
+        if unbroken and kept.get(name, {}).get("settings") == _recipe(run.settings) \
+                and (out / "adapters.json").is_file():
             log.info("world stages: keeping %s from %s", name, out)
             figures[name] = kept[name]
         else:
             resume = _checkpoint(out, run.settings) if unbroken else None
             if resume is None and out.exists():
                 shutil.rmtree(out)  # an older run's parts must not outlive this one
-            figures[name] = run(profile, world, work, out, init, resume)
+            figures[name] = {**run(profile, world, work, out, init, resume), "settings": _recipe(run.settings)}
             figures_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
             shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
         init = out
@@ -163,10 +164,15 @@ def _checkpoint(out: Path, settings: TrainSettings) -> Path | None:
     """The latest checkpoint in `out` of a run with these settings (None: none to resume)."""
     for folder in reversed(checkpoints(out)):
         position = checkpoint_position(folder)
-        if position and all(position["settings"].get(k) == getattr(settings, k) for k in RESUMABLE_IF_SAME):
+        if position and {k: position["settings"].get(k) for k in STEP_SETTINGS} == _recipe(settings):
             log.info("world stages: resuming %s from %s", out.name, folder)
             return folder
     return None
+
+
+def _recipe(settings: TrainSettings) -> dict:
+    """What makes a step the step it is (STEP_SETTINGS), as its figures record it."""
+    return json.loads(json.dumps({k: getattr(settings, k) for k in STEP_SETTINGS}))
 
 
 def _heldout(world: Path, names: list[str]) -> RecordSet:

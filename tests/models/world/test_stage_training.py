@@ -188,3 +188,11 @@ def test_stages_cut_short_go_on_from_the_last_checkpoint_with_keep(
     calls.clear()  # all finished: nothing trains again
     assert train_world_stages(tiny_saved_profile, world, work, adapters, chat, budget, keep=True) == figures
     assert calls == []
+
+    # a step whose recipe changed is redone, from the step before it; the ones before are kept
+    budget.refinements = (Refinement("image", "output", 3),)
+    changed = train_world_stages(tiny_saved_profile, world, work, adapters, chat, budget, keep=True)
+    assert calls == [("adapters", None)]
+    assert changed["stage_3_image_output_projector"]["settings"]["max_steps"] == 3
+    assert {k: changed[k] for k in ("stage_1", "stage_2", "stage_3")} == {k: figures[k] for k in
+                                                                          ("stage_1", "stage_2", "stage_3")}
