@@ -116,13 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     world_train.add_argument("--keep", action="store_true",
                              help="keep the models and stages an earlier run finished in --out/--work; train the rest")
     evaluate = commands.add_parser("eval", help="score a profile on an evaluation suite, each figure beside its goal")
-    evaluate.add_argument("--suite", choices=("world",), default="world",
+    evaluate.add_argument("--suite", choices=("world", "decoders"), default="world",
                           help="world: captioning, generation, modality switching and general chat on the "
-                               "synthetic world's held-out split (the only suite so far)")
+                               "synthetic world's held-out split; decoders: each decoder alone, asked for every "
+                               "world caption through its own text encoder")
     evaluate.add_argument("--profile", default="local", help="profile name or .toml path (default: local)")
     evaluate.add_argument("--world", type=Path, default=None,
                           help="a world folder (default: the world of seed 0 in the user cache, generated once)")
-    evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="at most N items per figure")
+    evaluate.add_argument("--limit", type=int, default=None, metavar="N",
+                          help="at most N items per figure (decoders: N captions per decoder)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     app = commands.add_parser("app", help="the desktop app (the default when no command is given)")

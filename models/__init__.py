@@ -34,7 +34,8 @@ _LAZY = {
     "LoraSettings": ".training.stages", "lora_from_options": ".training.stages", "TrainSettings": ".training.trainer",
     "load_training_data": ".training.api", "train_stage": ".training.api",
     "WorldReport": ".world.report", "evaluate_world": ".world.evaluation", "format_table": ".world.report",
-    "open_world": ".world.evaluation",
+    "open_world": ".world.evaluation", "evaluate_decoders": ".world.decoder_evaluation",
+    "format_decoder_table": ".world.decoder_evaluation",
 }
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from .training.stages import LoraSettings, lora_from_options
     from .training.trainer import TrainSettings
     from .weights import WeightSource
+    from .world.decoder_evaluation import evaluate_decoders, format_decoder_table
     from .world.evaluation import evaluate_world, open_world
     from .world.report import WorldReport, format_table
 
@@ -61,10 +63,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AnyToAnyModel", "AudioData", "DEFAULT_LIMITS", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
-    "ImageData", "InputError", "LoraSettings", "MediaError", "MediaLimits", "MediaResult", "Modality",
-    "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta",
-    "TrainSettings", "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "WorldReport",
-    "available_profiles", "evaluate_world", "format_table", "load_profile", "load_training_data",
-    "lora_from_options", "open_world", "parse_want", "read_audio", "read_image", "read_video", "train_stage",
-    "trainable_share", "write_media",
+    "ImageData", "InputError", "LoraSettings", "MediaError", "MediaLimits", "MediaResult", "Modality", "ModelEvent",
+    "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta", "TrainSettings",
+    "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "WorldReport", "available_profiles",
+    "evaluate_decoders", "evaluate_world", "format_decoder_table", "format_table", "load_profile",
+    "load_training_data", "lora_from_options", "open_world", "parse_want", "read_audio", "read_image", "read_video",
+    "train_stage", "trainable_share", "write_media",
 ]

@@ -1,7 +1,9 @@
 """`eval`: score a profile on an evaluation suite and show each figure beside its goal (or print JSON).
 
-The only suite so far is `world`: captioning, generation, modality switching and general chat on
-the held-out split of the synthetic world.
+- `world`: captioning, generation, modality switching and general chat on the held-out split of the
+  synthetic world;
+- `decoders`: each decoder of the profile alone, asked for every world caption through its own text
+  encoder (where a generation figure falls short, this says whether the decoder can do it at all).
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from models import AnyToAnyModel, InputError, evaluate_world, format_table, open_world
+from models import (
+    AnyToAnyModel,
+    InputError,
+    evaluate_decoders,
+    evaluate_world,
+    format_decoder_table,
+    format_table,
+    open_world,
+)
 
-SUITES = ("world",)
+SUITES = ("world", "decoders")
 
 
 def run_eval(
@@ -32,18 +42,20 @@ def run_eval(
         raise InputError(f"unknown suite {suite!r}: choose from {', '.join(SUITES)}")
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, not {limit}")
+    if suite == "decoders" and world is not None:
+        raise InputError("--world is for the world suite: the decoders suite asks for every world caption")
     progress = _Progress(stderr)
-    folder = open_world(world, progress)
+    folder = open_world(world, progress) if suite == "world" else None
     model = AnyToAnyModel.from_profile(profile)
 
     # 2. evaluate, telling stderr how far it got
-    report = evaluate_world(model, folder, limit=limit, progress=progress)
+    if suite == "decoders":
+        report, table = evaluate_decoders(model.models, limit=limit, progress=progress), format_decoder_table
+    else:
+        report, table = evaluate_world(model, folder, limit=limit, progress=progress), format_table
 
     # 3. the figures
-    if as_json:
-        stdout.write(json.dumps(report.as_dict()) + "\n")
-    else:
-        stdout.write(format_table(report))
+    stdout.write(json.dumps(report.as_dict()) + "\n" if as_json else table(report))
     return 0
 
 

@@ -45,6 +45,10 @@ class Score:
         """The share of items right, or None when there were none."""
         return self.correct / self.total if self.total else None
 
+    def reaches(self, goal: float) -> bool | None:
+        """Whether the share right reaches ``goal``; None when there were no items."""
+        return None if self.accuracy is None else self.accuracy >= goal - 1e-12
+
 
 @dataclass
 class WorldReport:
@@ -88,24 +92,25 @@ class WorldReport:
 
 def met(name: str, score: Score) -> bool | None:
     """Whether a figure reaches its goal; None when it had no items."""
-    return None if score.accuracy is None else score.accuracy >= GOALS[name] - 1e-12
+    return score.reaches(GOALS[name])
 
 
-def _goal_text(name: str) -> str:
-    return "none lost" if GOALS[name] >= 1.0 else f">= {GOALS[name]:.0%}"
+def figure_rows(scores: dict[str, Score], goals: dict[str, float]) -> list[str]:
+    """A header and one row per figure: its score, items right, goal and whether it is met."""
+    rows = [f"{'figure':<28} {'score':>7} {'right':>11}  {'goal':<10} met"]
+    for name, score in scores.items():
+        accuracy = "n/a" if score.accuracy is None else f"{score.accuracy:.1%}"
+        verdict = {True: "yes", False: "NO", None: "-"}[score.reaches(goals[name])]
+        goal = "none lost" if goals[name] >= 1.0 else f">= {goals[name]:.0%}"
+        rows.append(f"{name:<28} {accuracy:>7} {f'{score.correct}/{score.total}':>11}  {goal:<10} {verdict}")
+    return rows
 
 
 def format_table(report: WorldReport) -> str:
     """The figures as a table, each beside its goal, then the lost chat questions, the time and the weights."""
     limit = "every item" if report.limit is None else f"at most {report.limit} items per figure"
     lines = [f"world evaluation: profile {report.profile}, held-out split of {report.world}, {limit}", "",
-             f"{'figure':<28} {'score':>7} {'right':>11}  {'goal':<10} met"]
-    for name, score in report.scores().items():
-        accuracy = "n/a" if score.accuracy is None else f"{score.accuracy:.1%}"
-        verdict = {True: "yes", False: "NO", None: "-"}[met(name, score)]
-        right = f"{score.correct}/{score.total}"
-        lines.append(f"{name:<28} {accuracy:>7} {right:>11}  {_goal_text(name):<10} {verdict}")
-    lines.append("")
+             *figure_rows(report.scores(), GOALS), ""]
     if report.chat_lost:
         lines.append("general questions lost: " + "; ".join(report.chat_lost))
     lines.append(f"general answers that signalled media: {report.chat_signals} of {report.chat.total}")

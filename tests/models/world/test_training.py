@@ -15,12 +15,12 @@ from models.device import Placement
 from models.encoders.clip_image import VisionTowerEncoder
 from models.media.types import AudioData, ImageData, VideoData
 from models.modality import Modality
-from models.world import SoundAttributes, analyse_sound, generate_world, render_sound
+from models.world import ImageAttributes, SoundAttributes, analyse_sound, generate_world, render_sound
+from models.world.decoder_evaluation import judge_decoder
 from models.world.decoder_training import (
     DecoderTrainingOptions,
     _predict_noise,
     build_decoder_pipeline,
-    judge_decoder,
     train_decoder,
 )
 from models.world.encoder_training import EncoderTrainingOptions, train_image_encoder
@@ -72,8 +72,9 @@ def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, variant: 
         assert isinstance(pipeline.vocoder, MelVocoder)
         assert media.samples.shape == (16000,)
     if modality == "image":
-        judged = judge_decoder(decoder, ["a red circle", "a blue square"], seeds=(0,))
-        assert judged.total == 2 and set(judged.attributes) == {"colour", "shape"}
+        wanted = [ImageAttributes("red", "circle"), ImageAttributes("blue", "square")]
+        judged = judge_decoder(decoder, wanted, ("colour", "shape"), seeds=(0,))
+        assert {name: score.total for name, score in judged.items()} == {"colour": 2, "shape": 2}
         more = DecoderTrainingOptions(vae_steps=0, unet_steps=2, batch_size=4, log_every=1)
         _, resumed = train_decoder(modality, world, None, CONFIGS[modality], more, resume_from=tmp_path / modality)
         assert resumed.vae_steps == 0 and resumed.unet_steps == 2
