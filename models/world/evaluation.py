@@ -173,7 +173,7 @@ class _Run:
         score = Score()
         for example in self._items(f"captioning {kind}", examples):
             question, reference = example.turns[0], example.turns[1]
-            expected = _attributes_in(kind, reference.text, example.source)
+            expected = attributes_in(kind, reference.text, example.source)
             reply = self._ask(question.text, question.inputs, want={Modality.TEXT}, decode=False)
             score.add(judge_caption(expected, reply.text),
                       {"source": self._short(example.source), "expected": expected.caption, "answer": reply.text})
@@ -265,7 +265,7 @@ class _Run:
         return f"{HELDOUT}{source.removeprefix(prefix)}" if source.startswith(prefix) else source
 
 
-def _attributes_in(kind: str, text: str, source: str) -> Attributes:
+def attributes_in(kind: str, text: str, source: str) -> Attributes:
     """The attributes whose caption a reference answer holds ("It is a red circle." → red circle)."""
     found = [attributes for attributes in _EVERY[kind] if attributes.caption in text.lower()]
     if len(found) != 1:

@@ -34,6 +34,13 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     third = figures["stage_3"]
     assert third["chat_records"] > 1 and third["chat_records"] / third["records"] == pytest.approx(0.5, abs=0.05)
     assert figures["stage_2"]["chat_records"] == 0
+    # the reading probe, after each step that trains the input side, on the kinds it trained
+    every = {"image colour", "image shape", "audio pitch", "audio pattern", "video colour", "video shape",
+             "video direction"}
+    assert set(figures["stage_1"]["reads"]) == set(figures["stage_3"]["reads"]) == every
+    assert "reads" not in figures["stage_2"] and "reads" not in figures["stage_3_audio_output_projector"]
+    assert set(figures["stage_3_video_input_projector"]["reads"]) == {"video colour", "video shape", "video direction"}
+    assert all(0 <= share <= 1 for share in figures["stage_3"]["reads"].values())
     kl = {s: [float(r["kl"]) for r in csv.DictReader((tmp_path / f"work/stage{s}/metrics.csv").open()) if r["loss"]]
           for s in (2, 3)}
     assert set(kl[2]) == {0.0} and max(kl[3]) > 0  # stage 3 anchors the chat answers to the LLM without LoRA
