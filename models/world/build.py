@@ -66,7 +66,7 @@ class WorldTrainPlan:
                                   vae_decoder_steps=min(options.vae_decoder_steps, 20))
                     for name, options in _decoder_budgets().items()}
         return cls(per_kind=48, heldout_per_kind=12, encoder_steps=50, decoders=decoders,
-                   stages=StageBudget(steps={1: 10, 2: 10, 3: 10},
+                   stages=StageBudget(steps={1: 10, 2: 10, 3: 10}, probe_records=4,
                                       refinements=tuple(replace(r, steps=5) for r in StageBudget().refinements)))
 
 
