@@ -128,6 +128,13 @@ class VideoAttributes:
 
 Attributes = ImageAttributes | SoundAttributes | VideoAttributes
 
+#: Every caption's attributes of each kind of medium, in each class's fixed order.
+EVERY: dict[str, list[Attributes]] = {
+    "image": list(ImageAttributes.every()),
+    "audio": list(SoundAttributes.every()),
+    "video": list(VideoAttributes.every()),
+}
+
 
 def parse_caption(caption: str) -> Attributes | None:
     """The attributes a world caption names ("a red circle" → ImageAttributes), or None for any other text.

@@ -34,7 +34,7 @@ import numpy as np
 
 from models.media.types import AudioData, ImageData, VideoData
 from models.media.writers import EXTENSION, encode
-from models.world.attributes import Attributes, ImageAttributes, SoundAttributes, VideoAttributes
+from models.world.attributes import EVERY, Attributes
 from models.world.records import (
     KINDS,
     Medium,
@@ -60,11 +60,6 @@ RECORD_FILES: tuple[str, ...] = (
 )
 MAX_REDRAWS = 100  # a rendering that repeats an earlier medium is drawn again, at most this often
 
-_EVERY: dict[str, list[Attributes]] = {
-    "image": list(ImageAttributes.every()),
-    "audio": list(SoundAttributes.every()),
-    "video": list(VideoAttributes.every()),
-}
 _RENDER: dict[str, Callable[[Attributes, np.random.Generator], ImageData | AudioData | VideoData]] = {
     "image": render_image,  # type: ignore[dict-item]
     "audio": render_sound,  # type: ignore[dict-item]
@@ -150,7 +145,7 @@ def _render_split(
         pool[kind] = []
         subfolder = folder / "media" / split / MEDIA_FOLDERS[kind]
         subfolder.mkdir(parents=True, exist_ok=True)
-        for index, attributes in enumerate(_balanced(_EVERY[kind], count, rng)):
+        for index, attributes in enumerate(_balanced(EVERY[kind], count, rng)):
             rendered = _render_new(kind, attributes, rng, seen)
             path = f"media/{split}/{MEDIA_FOLDERS[kind]}/{index:05d}{EXTENSION[kind]}"
             (folder / path).write_bytes(encode(rendered))

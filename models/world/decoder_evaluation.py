@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from models.errors import InputError
 from models.modality import Modality
-from models.world.attributes import Attributes, ImageAttributes, SoundAttributes, VideoAttributes
+from models.world.attributes import EVERY, Attributes
+from models.world.evaluation import GENERATION_FIGURES
 from models.world.judges import measure
 from models.world.report import GOALS, Score, figure_rows
 
@@ -30,12 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEEDS = (0, 1)  # each caption decoded once per seed: 24 images, 12 sounds, 96 videos
-#: kind → (its name in figures, the attributes judged, every caption's attributes)
-DECODER_FIGURES: dict[str, tuple[str, tuple[str, ...], Callable[[], list[Any]]]] = {
-    "image": ("image", ("colour", "shape"), ImageAttributes.every),
-    "audio": ("sound", ("pitch", "pattern"), SoundAttributes.every),
-    "video": ("video", ("direction", "colour", "shape"), VideoAttributes.every),
-}
 
 Progress = Callable[[str, int, int], None]  # (section, items done, items in the section)
 
@@ -71,7 +66,7 @@ def evaluate_decoders(models: ModelSet, limit: int | None = None, progress: Prog
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InputError(f"the limit must be a positive number of captions, not {limit!r}")
     progress = progress or (lambda section, done, total: None)
-    roles = [f"{kind}_decoder" for kind in DECODER_FIGURES if models.has(f"{kind}_decoder")]
+    roles = [f"{kind}_decoder" for kind in GENERATION_FIGURES if models.has(f"{kind}_decoder")]
     if not roles:
         raise InputError(f"profile {models.profile.name!r} has no decoders to evaluate")
     sources = models.sources()
@@ -80,8 +75,8 @@ def evaluate_decoders(models: ModelSet, limit: int | None = None, progress: Prog
     started = time.perf_counter()
     for role in roles:
         kind = role.removesuffix("_decoder")
-        label, attributes, every = DECODER_FIGURES[kind]
-        scores = judge_decoder(models.decoder(Modality(kind)), sampled(every(), limit), attributes, seeds,
+        label, attributes = GENERATION_FIGURES[kind]
+        scores = judge_decoder(models.decoder(Modality(kind)), sampled(EVERY[kind], limit), attributes, seeds,
                                partial(progress, f"decoder {label}"))
         report.scores.update({f"{label} {attribute}": score for attribute, score in scores.items()})
     report.seconds = time.perf_counter() - started

@@ -32,7 +32,7 @@ from models.modality import Modality
 from models.pipeline import DecodeProgress, Media, MediaResult, ModelRequest, SignalEmitted, TextDelta
 from models.signal_llm import GenerationCancelled
 from models.training.records import Example, MediaInput, load_records
-from models.world.attributes import Attributes, ImageAttributes, SoundAttributes, VideoAttributes, parse_caption
+from models.world.attributes import EVERY, Attributes, parse_caption
 from models.world.dataset import MANIFEST_NAME, generate_world, load_manifest
 from models.world.judges import CHAT_QUESTIONS, judge_caption, judge_chat, judge_generation, judge_switching
 from models.world.records import KINDS
@@ -53,10 +53,6 @@ GENERATION_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {  # kind → (its 
     "image": ("image", ("colour", "shape")),
     "audio": ("sound", ("pitch", "pattern")),
     "video": ("video", ("direction", "colour", "shape")),
-}
-_EVERY: dict[str, list[Attributes]] = {
-    "image": list(ImageAttributes.every()), "audio": list(SoundAttributes.every()),
-    "video": list(VideoAttributes.every()),
 }
 _READERS: dict[Modality, Callable[[Path], Media]] = {
     Modality.IMAGE: read_image, Modality.AUDIO: read_audio, Modality.VIDEO: read_video,
@@ -267,7 +263,7 @@ class _Run:
 
 def attributes_in(kind: str, text: str, source: str) -> Attributes:
     """The attributes whose caption a reference answer holds ("It is a red circle." → red circle)."""
-    found = [attributes for attributes in _EVERY[kind] if attributes.caption in text.lower()]
+    found = [attributes for attributes in EVERY[kind] if attributes.caption in text.lower()]
     if len(found) != 1:
         raise InputError(f"{source}: the answer {text!r} holds no world caption of a {kind}; is this a world folder?")
     return found[0]

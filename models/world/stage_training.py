@@ -36,10 +36,10 @@ from ..training.checkpoint import CHECKPOINTS_FOLDER, STATE_FOLDER, checkpoint_p
 from ..training.records import RecordSet
 from ..training.trainer import TrainResult, TrainSettings
 from .reading_probe import reading_probe
+from .records import KINDS
 
 log = logging.getLogger(__name__)
 
-KINDS = ("image", "audio", "video")
 EVAL_EXAMPLES = 64
 # a finished step is kept, and a checkpoint resumed, only by a run whose settings match it in these
 STEP_SETTINGS = ("stage", "parts", "max_steps", "batch_size", "learning_rate", "seed", "distill_weight")

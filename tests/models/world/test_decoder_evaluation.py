@@ -13,9 +13,10 @@ import main
 from models.model_set import ModelSet
 from models.profile import load_profile
 from models.world.attributes import VideoAttributes
-from models.world.decoder_evaluation import DECODER_FIGURES, evaluate_decoders, format_decoder_table, sampled
+from models.world.decoder_evaluation import evaluate_decoders, format_decoder_table, sampled
+from models.world.evaluation import GENERATION_FIGURES
 
-FIGURES = {f"{label} {attribute}" for label, attributes, _ in DECODER_FIGURES.values() for attribute in attributes}
+FIGURES = {f"{label} {attribute}" for label, attributes in GENERATION_FIGURES.values() for attribute in attributes}
 
 
 def _eval(*args: str) -> tuple[int, str, str]:
