@@ -52,9 +52,7 @@ class DecoderReport:
 
     def as_dict(self) -> dict[str, Any]:
         goals = self.goals()
-        figures = {name: {"accuracy": score.accuracy, "correct": score.correct, "total": score.total,
-                          "goal": goals[name], "met": score.reaches(goals[name]), "failures": score.failures}
-                   for name, score in self.scores.items()}
+        figures = {name: score.as_figure(goals[name]) for name, score in self.scores.items()}
         return {"suite": "decoders", "profile": self.profile, "weights": self.weights, "limit": self.limit,
                 "seeds": list(self.seeds), "figures": figures, "seconds": round(self.seconds, 1)}
 

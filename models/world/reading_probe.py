@@ -26,7 +26,7 @@ from models.training.records import Example
 from models.training.sequences import SequenceBuilder
 from models.training.trainer import TrainSettings, build_trainee
 from models.world.attributes import Attributes
-from models.world.evaluation import attributes_in
+from models.world.evaluation import HELDOUT, attributes_in
 from models.world.judges import VOCABULARY
 from models.world.records import KINDS
 from models.world.report import Score
@@ -39,16 +39,16 @@ def reading_probe(profile: str | Path, adapters: Path | None, world: Path, kinds
     """"video direction", "image colour", …: how often the model with ``adapters`` (None: the
     profile's own) scores the true answer of the first ``count`` held-out captioning records of each
     of ``kinds`` below every answer with one attribute swapped."""
-    files = [world / "heldout" / f"{kind}_comprehension.json" for kind in kinds]
+    files = [world / HELDOUT / f"{kind}_comprehension.json" for kind in kinds]
     examples = load_training_data(files, world).examples
     chosen = {kind: [e for e in examples if e.turns[0].inputs[0].modality == Modality(kind)][:count]
               for kind in kinds}
     torch.manual_seed(0)  # projectors an adapters folder lacks start from the same random weights each time
     found = load_profile(profile)
-    models = ModelSet(replace(found, adapters=adapters or found.adapters), apply_llm_adapters=False)
+    adapters = adapters or found.adapters
+    models = ModelSet(replace(found, adapters=adapters), apply_llm_adapters=False)
     plain = [e for group in chosen.values() for e in group]
-    trainee = build_trainee(models, plain, TrainSettings(stage=3, parts=["input_projectors"]),
-                            adapters or found.adapters)
+    trainee = build_trainee(models, plain, TrainSettings(stage=3, parts=["input_projectors"]), adapters)
     trainee.eval()
     collate = Collator(SequenceBuilder(models.llm(), trainee.plan.label_scope), MediaFeatures(models), None)
 

@@ -49,6 +49,11 @@ class Score:
         """Whether the share right reaches ``goal``; None when there were no items."""
         return None if self.accuracy is None else self.accuracy >= goal - 1e-12
 
+    def as_figure(self, goal: float) -> dict[str, Any]:
+        """The figure as a report's JSON holds it: its counts, share, goal, verdict and failures."""
+        return {"accuracy": self.accuracy, "correct": self.correct, "total": self.total, "goal": goal,
+                "met": self.reaches(goal), "failures": self.failures}
+
 
 @dataclass
 class WorldReport:
@@ -77,22 +82,13 @@ class WorldReport:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        figures = {
-            name: {"accuracy": score.accuracy, "correct": score.correct, "total": score.total,
-                   "goal": GOALS[name], "met": met(name, score), "failures": score.failures}
-            for name, score in self.scores().items()
-        }
+        figures = {name: score.as_figure(GOALS[name]) for name, score in self.scores().items()}
         return {
             "suite": "world", "profile": self.profile, "weights": self.weights, "world": self.world,
             "limit": self.limit, "figures": figures, "chat_lost": self.chat_lost, "chat_signals": self.chat_signals,
             "seconds": round(self.seconds, 1),
             "section_seconds": {name: round(value, 1) for name, value in self.section_seconds.items()},
         }
-
-
-def met(name: str, score: Score) -> bool | None:
-    """Whether a figure reaches its goal; None when it had no items."""
-    return score.reaches(GOALS[name])
 
 
 def figure_rows(scores: dict[str, Score], goals: dict[str, float]) -> list[str]:
