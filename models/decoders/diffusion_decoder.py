@@ -20,7 +20,10 @@ from ..device import Placement
 from ..media import AudioData, ImageData, VideoData
 from ..modality import Modality
 from ..signal_llm import GenerationCancelled
-from . import mel_vocoder  # noqa: F401  (imported so that pipelines saved with a MelVocoder load)
+from . import (
+    caption_motion,
+    mel_vocoder,  # noqa: F401  (imported so that pipelines saved with a MelVocoder load)
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ def load_pipeline(location: str, placement: Placement) -> DiffusionPipeline:
     for optional in ("safety_checker", "feature_extractor", "image_encoder"):  # not used with prompt_embeds
         if optional in index:
             absent[optional] = None
-    return DiffusionPipeline.from_pretrained(location, torch_dtype=placement.dtype, **absent)
+    pipeline = DiffusionPipeline.from_pretrained(location, torch_dtype=placement.dtype, **absent)
+    return caption_motion.restore(pipeline, location)
 
 
 class DiffusionDecoder:

@@ -52,6 +52,7 @@ from transformers import (
     SpeechT5HifiGanConfig,
 )
 
+from .caption_motion import read_caption
 from .word_tokenizer import DEFAULT_WORDS, build_word_tokenizer
 
 
@@ -290,12 +291,14 @@ def build_video_pipeline(
     text_encoder: dict[str, Any] | None = None,
     vae_channels: tuple[int, ...] | None = None,
     motion_modules: bool = False,
+    caption_motion: bool = False,
     **_: Any,
 ) -> TextToVideoSDPipeline | AnimateDiffPipeline:
     """A text-to-video pipeline with random weights: TextToVideoSD's UNet3DConditionModel, or with
     `motion_modules` AnimateDiff's UNetMotionModel (the image UNet's layout with `motion_adapter`'s
-    modules); an AutoencoderKL (`vae_channels` as for images), and a CLIP text encoder with a word
-    tokenizer when `text_encoder` is given.
+    modules, which with `caption_motion` also attend to the caption: `caption_motion.read_caption`); an
+    AutoencoderKL (`vae_channels` as for images), and a CLIP text encoder with a word tokenizer when
+    `text_encoder` is given.
 
     UNet3D's temporal attention has no frame positions, so only its temporal convolutions' zero padding
     tells one frame from another; AnimateDiff's motion modules know each frame's place, which is what
@@ -305,7 +308,11 @@ def build_video_pipeline(
     if motion_modules:
         image_unet = UNet2DConditionModel(**_unet_layout(latent_size, channels, cross_attention_dim, "2D"))
         unet = UNetMotionModel.from_unet2d(image_unet, motion_adapter(channels))
+        if caption_motion:
+            read_caption(unet)
     else:
+        if caption_motion:
+            raise ValueError("caption_motion needs motion_modules: UNet3D's temporal layers cannot read the caption")
         unet = UNet3DConditionModel(**_unet_layout(latent_size, channels, cross_attention_dim, "3D"))
     encoder, tokenizer = (
         _clip_text_encoder(TextEncoderOptions.parse(text_encoder), cross_attention_dim)

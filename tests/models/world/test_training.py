@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from models.decoders.caption_motion import caption_readers
 from models.decoders.diffusion_decoder import DiffusionDecoder, load_pipeline
 from models.decoders.mel_vocoder import MelVocoder
 from models.device import Placement
@@ -20,6 +21,7 @@ from models.world.decoder_evaluation import judge_decoder
 from models.world.decoder_training import (
     DecoderTrainingOptions,
     _predict_noise,
+    _timesteps,
     build_decoder_pipeline,
     train_decoder,
 )
@@ -37,9 +39,11 @@ CONFIGS = {
               "text_encoder": TEXT},
 }
 CONFIGS["video-motion"] = {**CONFIGS["video"], "motion_modules": True}  # AnimateDiff's UNetMotionModel
+CONFIGS["video-caption"] = {**CONFIGS["video-motion"], "caption_motion": True}  # its motion modules read the caption
 OPTIONS = DecoderTrainingOptions(vae_steps=12, unet_steps=12, batch_size=8, vae_learning_rate=3e-3,
                                  learning_rate=3e-3, warmup_steps=1, unconditional_share=0.0, log_every=4)
-MEDIA = {"image": ImageData, "audio": AudioData, "video": VideoData, "video-motion": VideoData}
+MEDIA = {"image": ImageData, "audio": AudioData, "video": VideoData, "video-motion": VideoData,
+         "video-caption": VideoData}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("variant", ["image", "audio", "video", "video-motion"])
+@pytest.mark.parametrize("variant", ["image", "audio", "video", "video-motion", "video-caption"])
 def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, variant: str) -> None:
     torch.set_num_threads(2)
     modality = variant.split("-")[0]
@@ -66,8 +70,11 @@ def test_decoder_trains_saves_and_decodes(world: Path, tmp_path: Path, variant: 
     decoder = DiffusionDecoder(Modality(modality), pipeline, CPU, steps=2, guidance=2.0, size=64, frames=8)
     media = decoder(decoder.text_embeddings(["a red circle"])[0])
     assert isinstance(media, MEDIA[variant])
-    if variant == "video-motion":
+    if variant.startswith("video-"):
         assert type(pipeline).__name__ == "AnimateDiffPipeline" and media.frames.shape == (8, 64, 64, 3)
+        # the saved folder says which motion modules read the caption (the 16 channels wide: one down, the
+        # middle one, two up), and they read it again once loaded
+        assert len(caption_readers(pipeline.unet)) == (4 if variant == "video-caption" else 0)
     if modality == "audio":
         assert isinstance(pipeline.vocoder, MelVocoder)
         assert media.samples.shape == (16000,)
@@ -240,3 +247,13 @@ def test_inflation_separates_the_words_only_video_captions_hold() -> None:
     for old, new in zip(before[1:], list(video.text_encoder.parameters())[1:], strict=True):
         assert torch.equal(old, new)
     assert torch.equal(image.text_encoder.get_input_embeddings().weight, image_table)  # the image decoder's own
+
+
+def test_a_timestep_shift_trains_on_noisier_steps_more_often() -> None:
+    plain = _timesteps(4000, 1000, 1.0, torch.Generator().manual_seed(0)).float()
+    shifted = _timesteps(4000, 1000, 3.0, torch.Generator().manual_seed(0)).float()
+
+    assert 450 < plain.median() < 550 and 700 < shifted.median() < 800  # 3u / (1 + 2u) at u = 0.5: 0.75
+    # the noisiest tenth of the schedule: a quarter of the steps (u > 0.75), not a tenth
+    assert shifted.min() >= 0 and shifted.max() <= 999
+    assert (plain >= 900).float().mean() < 0.12 and (shifted >= 900).float().mean() > 0.22
