@@ -73,9 +73,6 @@ class DecoderTrainingOptions:
     # Stable Diffusion's schedule the last step still shows the signal, so a UNet can learn to read an
     # attribute (a tone's pitch) off the noise instead of off the caption
     zero_terminal_snr: bool = False
-    # > 1: the UNet trains on noisier timesteps more often (u ~ U(0, 1) shifted to s*u / (1 + (s - 1)*u),
-    # as Stable Diffusion 3 shifts its schedule); where a video's layout and motion are decided
-    timestep_shift: float = 1.0
     # after the UNet: the VAE's decoder alone, its encoder frozen (so the latents the UNet learnt stay
     # the same), as Stable Diffusion's VAE decoder was fine-tuned later; it sharpens the colours
     vae_decoder_steps: int = 0
@@ -345,13 +342,6 @@ def _train_vae(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, op
     vae.register_to_config(scaling_factor=report.scaling_factor)
 
 
-def _timesteps(count: int, train_steps: int, shift: float, generator: torch.Generator) -> torch.Tensor:
-    if shift == 1.0:
-        return torch.randint(0, train_steps, (count,), generator=generator)
-    u = torch.rand(count, generator=generator)
-    return (shift * u / (1 + (shift - 1) * u) * train_steps).long().clamp(max=train_steps - 1)
-
-
 def _train_unet(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, options: DecoderTrainingOptions,
                 report: DecoderTrainingReport, generator: torch.Generator) -> None:
     if options.zero_terminal_snr:
@@ -379,7 +369,7 @@ def _train_unet(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, o
         chosen = next(batches)
         latents = (means[chosen] + stds[chosen] * torch.randn(means[chosen].shape, generator=generator)) * scale
         noise = torch.randn(latents.shape, generator=generator)
-        timesteps = _timesteps(latents.shape[0], train_steps, options.timestep_shift, generator)
+        timesteps = torch.randint(0, train_steps, (latents.shape[0],), generator=generator)
         noisy = scheduler.add_noise(latents, noise, timesteps)
         dropped = torch.rand(len(chosen), generator=generator) < options.unconditional_share
         captions = ["" if drop else media.captions[int(i)] for i, drop in zip(chosen, dropped, strict=True)]
