@@ -246,4 +246,3 @@ def test_inflation_separates_the_words_only_video_captions_hold() -> None:
     for old, new in zip(before[1:], list(video.text_encoder.parameters())[1:], strict=True):
         assert torch.equal(old, new)
     assert torch.equal(image.text_encoder.get_input_embeddings().weight, image_table)  # the image decoder's own
-
