@@ -12,9 +12,11 @@ is a C-to-C self-attention, and C equals the caption width), so the pipeline sti
 through diffusers as it is; what changes is the attention's processor, which the folder records in
 `caption_motion.json` so that `restore` puts it back after `from_pretrained`.
 
-Measured on the synthetic world it was not the fix: 1,200 steps on from a 2,700-step AnimateDiff decoder
-drew the direction of 48.9% of clips (42.7% before), and the UNet's loss at the noisiest step is the same
-with the sign word swapped (README, "Where it falls short"), so `world train` does not use it.
+Measured on the synthetic world it is not the fix alone: 1,200 steps on from a 2,700-step AnimateDiff
+decoder drew the direction of 48.9% of clips (42.7% before), its loss at the noisiest step the same with
+the sign word swapped; 900 more with half of each batch from the noisiest timesteps
+(`DecoderTrainingOptions.noisiest_share`) took it to 86.5% (README, "Where it falls short"). `world
+train`'s recipe uses neither yet.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from models.world.decoder_evaluation import judge_decoder
 from models.world.decoder_training import (
     DecoderTrainingOptions,
     _predict_noise,
+    _timesteps,
     build_decoder_pipeline,
     train_decoder,
 )
@@ -246,3 +247,12 @@ def test_inflation_separates_the_words_only_video_captions_hold() -> None:
     for old, new in zip(before[1:], list(video.text_encoder.parameters())[1:], strict=True):
         assert torch.equal(old, new)
     assert torch.equal(image.text_encoder.get_input_embeddings().weight, image_table)  # the image decoder's own
+
+
+def test_a_noisiest_share_draws_that_share_of_each_batch_from_the_noisiest_steps() -> None:
+    plain = torch.cat([_timesteps(8, 1000, 0.0, torch.Generator().manual_seed(i)) for i in range(200)])
+    half = torch.stack([_timesteps(8, 1000, 0.5, torch.Generator().manual_seed(i)) for i in range(200)])
+
+    assert (plain >= 950).float().mean() < 0.08  # about 5% of uniform draws
+    assert bool((half[:, :4] >= 950).all()) and half.min() >= 0 and half.max() <= 999
+    assert (half[:, 4:] < 950).float().mean() > 0.9  # the rest still over the whole schedule
