@@ -15,7 +15,7 @@ through diffusers as it is; what changes is the attention's processor, which the
 Measured on the synthetic world it is not the fix alone: 1,200 steps on from a 2,700-step AnimateDiff
 decoder drew the direction of 48.9% of clips (42.7% before), its loss at the noisiest step the same with
 the sign word swapped; 900 more with half of each batch from the noisiest timesteps
-(`DecoderTrainingOptions.noisiest_share`) took it to 86.5% (README, "Where it falls short"). `world
+(`DecoderTrainingOptions.noisiest_share`) took it to 86.5%, 600 more to 100% (README). `world
 train`'s recipe uses neither yet.
 """
 

@@ -75,7 +75,7 @@ class DecoderTrainingOptions:
     zero_terminal_snr: bool = False
     # the share of each batch drawn from the noisiest 5% of the schedule instead of all of it: where a
     # clip's layout, and so its motion's sign, is decided. Drawn uniformly, a video UNet never learnt to
-    # use the sign word there (its loss the same with it swapped); with half, direction 49% -> 86%
+    # use the sign word there (its loss the same with it swapped); with half, direction 49% -> 100% (1,500 steps)
     noisiest_share: float = 0.0
     # after the UNet: the VAE's decoder alone, its encoder frozen (so the latents the UNet learnt stay
     # the same), as Stable Diffusion's VAE decoder was fine-tuned later; it sharpens the colours
