@@ -102,8 +102,7 @@ def read_caption(unet: UNetMotionModel) -> list[str]:
 
 def save_marker(pipeline: Any, folder: Path) -> None:
     """Record in a saved pipeline's `folder` which motion modules read the caption, if any do."""
-    readers = caption_readers(pipeline.unet) if isinstance(getattr(pipeline, "unet", None), UNetMotionModel) else []
-    if readers:
+    if readers := caption_readers(pipeline.unet):  # none for any other UNet
         (Path(folder) / MARKER).write_text(json.dumps({"motion_modules": readers}, indent=1), encoding="utf-8")
 
 
