@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     world_train.add_argument("--quick", action="store_true", help="minutes instead of hours; not worth shipping")
     world_train.add_argument("--keep", action="store_true",
                              help="keep the models and stages an earlier run finished in --out/--work; train the rest")
+    refit = world_actions.add_parser(
+        "refit", help="refit an adapters folder's output side to a new decoder (after training one anew)")
+    refit.add_argument("--kind", choices=("image", "audio", "video"), required=True, help="whose decoder changed")
+    refit.add_argument("--decoder", type=Path, required=True, help="the new decoder's folder (a diffusers pipeline)")
+    refit.add_argument("--out", type=Path, required=True, help="where the refitted adapters go")
+    refit.add_argument("--adapters", type=Path, default=None,
+                       help="the adapters to refit (default: the profile's, resources/world/adapters for local)")
+    refit.add_argument("--profile", default="local", help="profile name or .toml path (default: local)")
+    refit.add_argument("--world", type=Path, default=None,
+                       help="a world folder (default: the world of seed 0 in the user cache, generated once)")
+    refit.add_argument("--work", type=Path, default=None, help="scratch folder (default: the cache folder)")
     evaluate = commands.add_parser("eval", help="score a profile on an evaluation suite, each figure beside its goal")
     evaluate.add_argument("--suite", choices=("world", "decoders"), default="world",
                           help="world: captioning, generation, modality switching and general chat on the "
@@ -201,10 +212,13 @@ def main(argv: list[str] | None = None) -> int:
                 args.stage, args.data, args.media_root, args.out, args.profile, args.eval_data, args.init,
                 args.resume, args.dry_run, args.skip_bad, args.json, _train_settings(args)))
         if args.command == "world":
-            from assistant.cli.world_command import run_world_generate, run_world_train
+            from assistant.cli.world_command import run_world_generate, run_world_refit, run_world_train
 
             if args.world_action == "train":
                 return run_world_train(args.out, args.work, args.seed, args.quick, args.keep)
+            if args.world_action == "refit":
+                return run_world_refit(args.kind, args.decoder, args.out, args.adapters, args.profile, args.world,
+                                       args.work)
             return run_world_generate(args.out, args.seed, args.per_kind, args.heldout_per_kind)
         if args.command == "eval":
             from assistant.cli.eval_command import run_eval

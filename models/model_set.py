@@ -211,6 +211,8 @@ class ModelSet:
             about = json.loads((self.profile.adapters / "adapters.json").read_text(encoding="utf-8"))
             refined = sum(int(r["steps"]) for r in about.get("refinements", []))
             then = f", then {refined} steps refining projectors one at a time" if refined else ""
+            for refit in about.get("refits", []):  # python main.py world refit
+                then += f", then {sum(refit['steps'].values())} steps refitting to a new {refit['kind']} decoder"
             return f"NExT-GPT stage {about['stage']} (python main.py train), {about['steps']} steps{then}"
         except (OSError, ValueError, KeyError, TypeError):
             return ""

@@ -15,8 +15,8 @@ through diffusers as it is; what changes is the attention's processor, which the
 Measured on the synthetic world it is not the fix alone: 1,200 steps on from a 2,700-step AnimateDiff
 decoder drew the direction of 48.9% of clips (42.7% before), its loss at the noisiest step the same with
 the sign word swapped; 900 more with half of each batch from the noisiest timesteps
-(`DecoderTrainingOptions.noisiest_share`) took it to 86.5%, 600 more to 100% (README). `world
-train`'s recipe uses neither yet.
+(`DecoderTrainingOptions.noisiest_share`) took it to 86.5%, 600 more to 100% (README). That is `world
+train`'s recipe (`build.video_follow_ups`).
 """
 
 from __future__ import annotations
@@ -98,6 +98,20 @@ def read_caption(unet: UNetMotionModel) -> list[str]:
     unet.register_forward_pre_hook(_keep_captions(captions), with_kwargs=True)
     log.info("motion modules reading the caption: %s", ", ".join(chosen))
     return list(chosen)
+
+
+def start_reading_caption(unet: UNetMotionModel) -> list[str]:
+    """`read_caption` for a UNet whose motion modules were trained without it. Their second attention was
+    trained as a self-attention across the frames, which read as a cross-attention to the caption means
+    nothing, so its output projection is zeroed (as a new motion module's is): the caption reaches the
+    motion modules only as training teaches it to, and everything else the UNet learnt stays."""
+    readers = read_caption(unet)
+    modules = dict(unet.named_modules())
+    with torch.no_grad():
+        for name in readers:
+            modules[name].to_out[0].weight.zero_()
+            modules[name].to_out[0].bias.zero_()
+    return readers
 
 
 def save_marker(pipeline: Any, folder: Path) -> None:

@@ -127,7 +127,7 @@ def train_world_stages(
 
 
 @dataclass
-class _Step:
+class TrainingStep:
     """One training run of the build: its record files, its settings, the chat records' share."""
 
     files: list[str]
@@ -152,7 +152,7 @@ class _Step:
         return {"records": len(data.examples), **extra, **_figures(result)}
 
 
-def _steps(budget: StageBudget) -> list[tuple[str, _Step]]:
+def _steps(budget: StageBudget) -> list[tuple[str, TrainingStep]]:
     """The build's training runs in order: stages 1-3 (stage 3 with the chat records mixed in and
     anchored), then each refinement: one projector alone on its kind's captioning (input side) or
     generation (output side) records."""
@@ -163,8 +163,9 @@ def _steps(budget: StageBudget) -> list[tuple[str, _Step]]:
                                  seed=stage, distill_weight=budget.distill_weight if stage == 3 else 0.0,
                                  save_every=budget.save_every)
         reads = KINDS if stage != 2 else ()  # stage 2 trains only the output side
-        steps.append((f"stage_{stage}", _Step(STAGE_FILES[stage], settings, budget.chat_share if stage == 3 else 0,
-                                              reads, budget.probe_records)))
+        chat_share = budget.chat_share if stage == 3 else 0
+        steps.append((f"stage_{stage}", TrainingStep(STAGE_FILES[stage], settings, chat_share, reads,
+                                                     budget.probe_records)))
     for position, refinement in enumerate(budget.refinements):
         task = {"input": "comprehension", "output": "generation"}[refinement.side]
         settings = TrainSettings(stage=3, parts=[f"{refinement.side}_projectors"], max_steps=refinement.steps,
@@ -172,8 +173,9 @@ def _steps(budget: StageBudget) -> list[tuple[str, _Step]]:
                                  warmup_steps=refinement.steps // 20, seed=4 + position,
                                  save_every=budget.save_every)
         reads = (refinement.kind,) if refinement.side == "input" else ()
-        steps.append((f"stage_3_{refinement.name}", _Step([f"{refinement.kind}_{task}.json"], settings,
-                                                          probe_kinds=reads, probe_records=budget.probe_records)))
+        step = TrainingStep([f"{refinement.kind}_{task}.json"], settings, probe_kinds=reads,
+                            probe_records=budget.probe_records)
+        steps.append((f"stage_3_{refinement.name}", step))
     return steps
 
 

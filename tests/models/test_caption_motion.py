@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.decoders.caption_motion import MARKER, caption_readers, read_caption
+from models.decoders.caption_motion import MARKER, caption_readers, read_caption, start_reading_caption
 from models.decoders.diffusion_decoder import load_pipeline
 from models.decoders.random_pipelines import build_random_pipeline
 from models.device import Placement
@@ -52,6 +52,27 @@ def test_only_caption_reading_motion_modules_let_the_caption_change_the_motion()
     assert torch.allclose(_predict(plain, latents, left), _predict(plain, latents, right), atol=1e-6)
     assert len(caption_readers(reading)) == 4  # the motion modules 16 channels wide, as the caption
     assert (_predict(reading, latents, left) - _predict(reading, latents, right)).abs().max() > 1e-3
+
+
+def test_a_trained_plain_unet_starts_reading_the_caption_from_nothing_and_keeps_the_rest() -> None:
+    latents = torch.randn(1, 4, FRAMES, 8, 8, generator=torch.Generator().manual_seed(0))
+    left, right = torch.randn(2, 1, 8, 16, generator=torch.Generator().manual_seed(1))
+    unet = _video_unet(False)
+    before = {k: v.clone() for k, v in unet.state_dict().items()}
+
+    readers = start_reading_caption(unet)
+
+    assert readers == caption_readers(unet) and len(readers) == 4
+    zeroed = {f"{name}.to_out.0.{part}" for name in readers for part in ("weight", "bias")}
+    assert all(torch.equal(before[k], v) for k, v in unet.state_dict().items() if k not in zeroed)
+    assert all(not unet.state_dict()[k].any() and before[k].any() for k in zeroed)
+    # their old self-attention output is gone, not read as a caption: the caption changes nothing yet
+    assert torch.allclose(_predict(unet, latents, left), _predict(unet, latents, right), atol=1e-6)
+    modules = dict(unet.named_modules())
+    with torch.no_grad():  # as training moves their projections, the caption comes in
+        for name in readers:
+            modules[name].to_out[0].weight.normal_(generator=torch.Generator().manual_seed(2))
+    assert (_predict(unet, latents, left) - _predict(unet, latents, right)).abs().max() > 1e-3
 
 
 def test_each_video_of_a_batch_reads_its_own_caption() -> None:

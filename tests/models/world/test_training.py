@@ -3,6 +3,8 @@ back through the profile's own loaders and decodes or encodes."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +258,23 @@ def test_a_noisiest_share_draws_that_share_of_each_batch_from_the_noisiest_steps
     assert (plain >= 950).float().mean() < 0.08  # about 5% of uniform draws
     assert bool((half[:, :4] >= 950).all()) and half.min() >= 0 and half.max() <= 999
     assert (half[:, 4:] < 950).float().mean() > 0.9  # the rest still over the whole schedule
+
+
+def test_follow_up_runs_train_on_from_the_run_before_and_can_start_reading_the_caption(world: Path,
+                                                                                      tmp_path: Path) -> None:
+    from models.decoders.caption_motion import MARKER
+    from models.world.build import FollowUp, train_decoder_runs
+
+    go_on = replace(OPTIONS, vae_steps=0, unet_steps=3)
+    follow_ups = (FollowUp(go_on, read_caption=True), FollowUp(replace(go_on, unet_steps=2, noisiest_share=0.5)))
+    folder, work = tmp_path / "video_decoder", tmp_path / "work"
+
+    pipeline, report = train_decoder_runs("video", world, folder, work, CONFIGS["video-motion"], OPTIONS, follow_ups)
+
+    assert [report["unet_steps"], report["after"]["unet_steps"], report["after"]["after"]["unet_steps"]] == [2, 3, 12]
+    assert "after" not in report["after"]["after"] and report["after"]["after"]["vae_steps"] == 12
+    assert json.loads((folder / "training.json").read_text())["unet_steps"] == 2  # the folder gets the last run's
+    readers = caption_readers(pipeline.unet)
+    assert len(readers) == 4 and json.loads((folder / MARKER).read_text())["motion_modules"] == readers
+    assert sorted(p.name for p in work.iterdir()) == ["video_decoder_run0", "video_decoder_run1"]
+    assert not (work / "video_decoder_run0" / MARKER).exists() and (work / "video_decoder_run1" / MARKER).exists()
