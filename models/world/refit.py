@@ -28,6 +28,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
 from ..projectors import OutputProjector
 from ..training.checkpoint import CHECKPOINTS_FOLDER, STATE_FOLDER
 from ..training.trainer import TrainSettings
@@ -81,7 +82,10 @@ def refit_output_side(profile: Path, world: Path, work: Path, adapters: Path, ou
     `work/refit_<kind>_*`; returns each step's figures. `out` records the refit in its adapters.json."""
     budget = budget or RefitBudget()
     if not (adapters / "adapters.json").is_file():
-        raise FileNotFoundError(f"{adapters} is not an adapters folder (no adapters.json)")
+        raise InputError(f"{adapters} is not an adapters folder (no adapters.json)")
+    if out.resolve() == adapters.resolve():
+        raise InputError(f"refit into another folder than {adapters}: the adapters it starts from are kept")
+    about = json.loads((adapters / "adapters.json").read_text(encoding="utf-8"))
     steps = refit_steps(kind, budget)
     work.mkdir(parents=True, exist_ok=True)
     (work / "chat.json").write_text(json.dumps(chat_records, indent=1), encoding="utf-8")
@@ -98,7 +102,6 @@ def refit_output_side(profile: Path, world: Path, work: Path, adapters: Path, ou
         init = target
     shutil.rmtree(out / STATE_FOLDER, ignore_errors=True)
     shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
-    about = json.loads((adapters / "adapters.json").read_text(encoding="utf-8"))
     about["refits"] = [*about.get("refits", []), {"kind": kind, "steps": {name: run.settings.max_steps
                                                                            for name, run in steps}}]
     (out / "adapters.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")

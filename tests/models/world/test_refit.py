@@ -12,6 +12,7 @@ import torch
 
 from models import AnyToAnyModel
 from models.decoders.random_pipelines import build_random_pipeline
+from models.errors import InputError
 from models.profile import load_profile
 from models.projectors import OutputProjector
 from models.world import generate_world
@@ -73,12 +74,18 @@ def test_a_refit_trains_the_output_side_against_the_new_decoder_and_leaves_the_o
     assert sources["llm_adapters"].provenance.endswith("then 6 steps refitting to a new video decoder")
 
 
-def test_refit_refuses_an_unknown_kind_or_a_folder_without_adapters(tmp_path: Path) -> None:
+def test_refit_refuses_an_unknown_kind_a_folder_without_adapters_or_writing_over_them(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown kind 'speech'"):
         refit_steps("speech", RefitBudget())
-    with pytest.raises(FileNotFoundError, match="no adapters.json"):
+    with pytest.raises(InputError, match="no adapters.json"):
         refit_output_side(tmp_path / "p.toml", tmp_path, tmp_path / "work", tmp_path / "none", tmp_path / "out",
                           "video", CHAT)
+    (tmp_path / "adapters").mkdir()
+    (tmp_path / "adapters" / "adapters.json").write_text("{}")
+    with pytest.raises(InputError, match="another folder"):  # never over the adapters it starts from
+        refit_output_side(tmp_path / "p.toml", tmp_path, tmp_path / "work", tmp_path / "adapters",
+                          tmp_path / "adapters", "video", CHAT)
+    assert (tmp_path / "adapters" / "adapters.json").read_text() == "{}"
 
 
 def test_world_refit_command_says_what_is_wrong_with_a_decoder_folder(tmp_path: Path,
