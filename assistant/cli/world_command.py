@@ -45,6 +45,7 @@ def run_world_refit(kind: str, decoder: Path, out: Path, adapters: Path | None, 
     from models.errors import InputError
     from models.gguf_conversion import cache_root
     from models.profile import find_profile, load_profile
+    from models.weights import resolve_weights
     from models.world.build import base_answerer, profile_with_weights
     from models.world.chat_data import distilled_chat_records
     from models.world.evaluation import open_world
@@ -60,7 +61,7 @@ def run_world_refit(kind: str, decoder: Path, out: Path, adapters: Path | None, 
     work = work or cache_root() / f"world-refit-{kind}"
     work.mkdir(parents=True, exist_ok=True)
     # the profile with the new decoder and without adapters, written elsewhere: its folder paths made absolute
-    weights = {role: base.path.parent / spec.weights.removeprefix("folder:") for role, spec in base.roles.items()
+    weights = {role: Path(resolve_weights(spec, base.path.parent).location) for role, spec in base.roles.items()
                if spec.weights.startswith("folder:")}
     profile = work / "refit.toml"
     profile.write_text(profile_with_weights(find_profile(profile_name).read_text(encoding="utf-8"),
