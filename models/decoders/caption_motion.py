@@ -16,7 +16,7 @@ Measured on the synthetic world it is not the fix alone: 1,200 steps on from a 2
 decoder drew the direction of 48.9% of clips (42.7% before), its loss at the noisiest step the same with
 the sign word swapped; 900 more with half of each batch from the noisiest timesteps
 (`DecoderTrainingOptions.noisiest_share`) took it to 86.5%, 600 more to 100% (README). That is `world
-train`'s recipe (`build.video_follow_ups`).
+train`'s recipe (`build.decoder_follow_ups`).
 """
 
 from __future__ import annotations

@@ -203,3 +203,17 @@ def test_stages_cut_short_go_on_from_the_last_checkpoint_with_keep(
     assert changed["stage_3_image_output_projector"]["settings"]["max_steps"] == 3
     assert {k: changed[k] for k in ("stage_1", "stage_2", "stage_3")} == {k: figures[k] for k in
                                                                           ("stage_1", "stage_2", "stage_3")}
+
+
+def test_each_decoders_last_follow_up_jitters_its_unet_and_leaves_the_projectors_targets_where_they_are() -> None:
+    from models.world.build import WorldTrainPlan, decoder_follow_ups
+
+    plans = {"default": decoder_follow_ups(), "quick": WorldTrainPlan.quick().follow_ups}
+    for name, runs in plans.items():
+        assert set(runs) == {"image", "video"}, name
+        for modality, follow_ups in runs.items():
+            last = follow_ups[-1].options
+            assert last.conditioning_noise > 0 and not last.train_text_encoder, (name, modality)
+            assert last.vae_steps == last.vae_decoder_steps == 0, (name, modality)  # the latents stay
+    assert all(f.options.unet_steps == 10 for runs in plans["quick"].values() for f in runs)
+    assert [f.read_caption for f in plans["default"]["video"]] == [True, False, False]

@@ -22,6 +22,7 @@ from models.world import ImageAttributes, SoundAttributes, analyse_sound, genera
 from models.world.decoder_evaluation import judge_decoder
 from models.world.decoder_training import (
     DecoderTrainingOptions,
+    _jitter,
     _predict_noise,
     _timesteps,
     build_decoder_pipeline,
@@ -258,6 +259,19 @@ def test_a_noisiest_share_draws_that_share_of_each_batch_from_the_noisiest_steps
     assert (plain >= 950).float().mean() < 0.08  # about 5% of uniform draws
     assert bool((half[:, :4] >= 950).all()) and half.min() >= 0 and half.max() <= 999
     assert (half[:, 4:] < 950).float().mean() > 0.9  # the rest still over the whole schedule
+
+
+def test_conditioning_noise_jitters_the_captioned_rows_and_leaves_the_unconditional_ones_exact() -> None:
+    conditioning = torch.randn(400, 6, 16)
+    captioned = torch.arange(400) % 4 != 0  # every fourth row an unconditional ""
+    jittered = _jitter(conditioning, captioned, 0.2, torch.Generator().manual_seed(0))
+    spread = (jittered - conditioning).std(dim=(1, 2))
+
+    assert torch.equal(_jitter(conditioning, captioned, 0.0, torch.Generator()), conditioning)
+    assert torch.equal(jittered[~captioned], conditioning[~captioned])
+    assert bool((spread[captioned] < 0.25).all())  # at most the largest deviation asked for (and sampling error)
+    assert 0.07 < float(spread[captioned].mean()) < 0.13  # spread over [0, 0.2): about half of it on average
+    assert float(spread[captioned].max()) > 0.17 and float(spread[captioned].min()) < 0.03
 
 
 def test_follow_up_runs_train_on_from_the_run_before_and_can_start_reading_the_caption(world: Path,
