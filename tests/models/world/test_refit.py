@@ -17,7 +17,7 @@ from models.profile import load_profile
 from models.projectors import OutputProjector
 from models.world import generate_world
 from models.world.build import profile_with_weights
-from models.world.refit import RefitBudget, refit_output_side, refit_steps
+from models.world.refit import Anchor, RefitBudget, refit_output_side, refit_steps
 from models.world.stage_training import StageBudget, train_world_stages
 from tests.models.world.test_stage_training import _differs
 
@@ -50,28 +50,34 @@ def test_a_refit_trains_the_output_side_against_the_new_decoder_and_leaves_the_o
     work, out = tmp_path / "work", tmp_path / "refitted"
 
     figures = refit_output_side(profile, world, work, adapters, out, "video", CHAT,
-                                RefitBudget(projector_steps=2, joint_steps=2, final_steps=2, batch_size=2))
+                                RefitBudget(projector_steps=2, joint_steps=2, final_steps=2, batch_size=2,
+                                            anchors=(Anchor(2, 0.5, 2.0), Anchor(1, 0.5, 4.0))))
 
-    assert list(figures) == ["refit_video_output_projector", "refit_video_lora", "refit_video_output_projector_again"]
-    assert [f["steps"] for f in figures.values()] == [2, 2, 2]
+    assert list(figures) == ["refit_video_output_projector", "refit_video_lora", "refit_video_output_projector_again",
+                             "refit_video_chat_anchor", "refit_video_chat_anchor_2"]
+    assert [f["steps"] for f in figures.values()] == [2, 2, 2, 2, 1]
     assert _tree_digest(adapters) == before  # the adapters it started from are left as they were
-    # step 1 and step 3 move the video output projector alone; step 2 the LoRA (and the output side)
-    first, second = work / "refit_video_output_projector", work / "refit_video_lora"
+    # steps 1 and 3 move the video output projector alone; step 2 the LoRA (and the output side); the
+    # anchoring runs the LoRA alone
+    first, second, third, anchored = (work / name for name in figures if name != "refit_video_chat_anchor_2")
     assert _differs(adapters, first) == {"video_output_projector"}
     assert "llm_lora" in _differs(first, second) <= {"llm_lora", "image_output_projector", "audio_output_projector",
                                                       "video_output_projector"}
-    assert _differs(second, out) == {"video_output_projector"}
+    assert _differs(second, third) == {"video_output_projector"}
+    assert _differs(third, anchored) == _differs(anchored, out) == {"llm_lora"}
+    anchor_kl = [float(r["kl"]) for r in csv.DictReader((anchored / "metrics.csv").open()) if r["loss"]]
+    assert max(anchor_kl) > 0
     # its target statistics were fitted again, to the new decoder's captions
     old, new = (OutputProjector.from_pretrained(str(f / "video_output_projector")) for f in (adapters, out))
     assert int(new.fitted_on) > 0 and not torch.allclose(old.target_mean, new.target_mean)
     kl = [float(r["kl"]) for r in csv.DictReader((second / "metrics.csv").open()) if r["loss"]]
     assert max(kl) > 0  # the chat answers anchored to the LLM without LoRA, as in stage 3
     about = json.loads((out / "adapters.json").read_text())
-    assert about["refits"] == [{"kind": "video", "steps": {name: 2 for name in figures}}]
+    assert about["refits"] == [{"kind": "video", "steps": {name: f["steps"] for name, f in figures.items()}}]
     with_refit = tmp_path / "refitted.toml"
     with_refit.write_text(f'adapters = "{out}"\n' + profile.read_text())
     sources = AnyToAnyModel.from_profile(with_refit).sources()
-    assert sources["llm_adapters"].provenance.endswith("then 6 steps refitting to a new video decoder")
+    assert sources["llm_adapters"].provenance.endswith("then 9 steps refitting to a new video decoder")
 
 
 def test_refit_refuses_an_unknown_kind_a_folder_without_adapters_or_writing_over_them(tmp_path: Path) -> None:
