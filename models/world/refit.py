@@ -39,7 +39,7 @@ from ..projectors import OutputProjector
 from ..training.checkpoint import CHECKPOINTS_FOLDER, STATE_FOLDER
 from ..training.trainer import TrainSettings
 from .records import KINDS
-from .stage_training import STAGE_FILES, TrainingStep
+from .stage_training import STAGE_FILES, TrainingStep, run_steps
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +113,7 @@ def refit_output_side(profile: Path, world: Path, work: Path, adapters: Path, ou
     shutil.rmtree(start, ignore_errors=True)
     shutil.copytree(adapters, start, ignore=shutil.ignore_patterns(STATE_FOLDER, CHECKPOINTS_FOLDER))
     forget_target_statistics(start / f"{kind}_output_projector")
-    figures: dict[str, dict] = {}
-    init = start
-    for position, (name, run) in enumerate(steps):
-        target = out if position == len(steps) - 1 else work / name
-        shutil.rmtree(target, ignore_errors=True)
-        figures[name] = run(profile, world, work, target, init, None)
-        init = target
-    shutil.rmtree(out / STATE_FOLDER, ignore_errors=True)
-    shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
+    figures = run_steps(steps, profile, world, work, out, init=start)
     about["refits"] = [*about.get("refits", []), {"kind": kind, "steps": {name: run.settings.max_steps
                                                                            for name, run in steps}}]
     (out / "adapters.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,27 +99,9 @@ def train_world_stages(
     stopped goes on where it stopped; a step redone (or changed) means the ones after it too."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "chat.json").write_text(json.dumps(chat_records, indent=1))
-    steps = _steps(budget)
-    figures_file = work / "stage_figures.json"
-    kept = json.loads(figures_file.read_text(encoding="utf-8")) if keep and figures_file.is_file() else {}
-    figures: dict[str, dict] = {}
-    init: Path | None = None
-    for position, (name, run) in enumerate(steps):
-        out = adapters if position == len(steps) - 1 else work / name.replace("stage_", "stage")
-        unbroken = keep and len(figures) == position  # every step before it was kept
-        if unbroken and kept.get(name, {}).get("settings") == _recipe(run.settings) \
-                and (out / "adapters.json").is_file():
-            log.info("world stages: keeping %s from %s", name, out)
-            figures[name] = kept[name]
-        else:
-            resume = _checkpoint(out, run.settings) if unbroken else None
-            if resume is None and out.exists():
-                shutil.rmtree(out)  # an older run's parts must not outlive this one
-            figures[name] = {**run(profile, world, work, out, init, resume), "settings": _recipe(run.settings)}
-            figures_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-            shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
-        init = out
-    shutil.rmtree(adapters / STATE_FOLDER, ignore_errors=True)  # optimiser state: not part of the adapters
+    figures = run_steps(_steps(budget), profile, world, work, adapters, keep=keep,
+                        figures_file=work / "stage_figures.json",
+                        folder_name=lambda name: name.replace("stage_", "stage"))
     if budget.refinements:  # the folder's record is stage 3's, with the refinements after it
         about = json.loads((work / "stage3" / "adapters.json").read_text(encoding="utf-8"))
         about["refinements"] = [{"projector": r.name, "steps": r.steps} for r in budget.refinements]
@@ -150,6 +133,39 @@ class TrainingStep:
             reads = reading_probe(profile, out, world, self.probe_kinds, self.probe_records)
             extra["reads"] = {name: score.accuracy for name, score in reads.items()}
         return {"records": len(data.examples), **extra, **_figures(result)}
+
+
+def run_steps(steps: list[tuple[str, TrainingStep]], profile: Path, world: Path, work: Path, last: Path, *,
+              init: Path | None = None, keep: bool = False, figures_file: Path | None = None,
+              folder_name: Callable[[str], str] = lambda name: name) -> dict[str, dict]:
+    """Run `steps` in order, each from the one before (the first from `init`): each into
+    `work/<folder_name(name)>`, the last into `last`, which keeps no checkpoints nor optimiser state;
+    returns each step's figures (written to `figures_file` after each step, when given).
+
+    With `keep` (and `figures_file`), the steps an earlier run finished with the same settings are kept
+    and the first one it did not finish resumes from its last checkpoint; a step redone (or changed)
+    means the ones after it too."""
+    kept = json.loads(figures_file.read_text(encoding="utf-8")) if keep and figures_file and figures_file.is_file() \
+        else {}
+    figures: dict[str, dict] = {}
+    for position, (name, run) in enumerate(steps):
+        out = last if position == len(steps) - 1 else work / folder_name(name)
+        unbroken = keep and len(figures) == position  # every step before it was kept
+        if unbroken and kept.get(name, {}).get("settings") == _recipe(run.settings) \
+                and (out / "adapters.json").is_file():
+            log.info("world stages: keeping %s from %s", name, out)
+            figures[name] = kept[name]
+        else:
+            resume = _checkpoint(out, run.settings) if unbroken else None
+            if resume is None and out.exists():
+                shutil.rmtree(out)  # an older run's parts must not outlive this one
+            figures[name] = {**run(profile, world, work, out, init, resume), "settings": _recipe(run.settings)}
+            if figures_file is not None:
+                figures_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+            shutil.rmtree(out / CHECKPOINTS_FOLDER, ignore_errors=True)
+        init = out
+    shutil.rmtree(last / STATE_FOLDER, ignore_errors=True)  # optimiser state: not part of the adapters
+    return figures
 
 
 def _steps(budget: StageBudget) -> list[tuple[str, TrainingStep]]:
