@@ -275,7 +275,7 @@ class Engine:
                         self._say_threadsafe(job, sentence)
                 elif isinstance(event, ReplyDone):
                     job.timings.update(event.timings_ms)
-                    self._emit_threadsafe(job, FinalText(turn_id, event.text))
+                    self._emit_threadsafe(job, FinalText(turn_id, event.text, event.seen))
                     rest = splitter.flush() if splitter else ""
                     if rest:
                         self._say_threadsafe(job, rest)

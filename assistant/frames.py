@@ -124,6 +124,7 @@ class TextDelta(ReplyEvent):
 @dataclass(frozen=True)
 class FinalText(ReplyEvent):
     text: str
+    seen: tuple[dict[str, object], ...] = ()  # what perception saw in each photo or frame of the turn
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,9 @@ class Runtime:
         return self.engine.submit(turn)
 
     def describe(self) -> dict[str, object]:
-        """For a status bar: profile, device, and the roles running on untrained weights."""
+        """For a status bar and the first-start card: profile, device, the roles running on
+        untrained weights, and what the profile can do."""
         device, dtype = self.model.profile.placement_of("llm")
         return {"profile": self.model.profile.name, "device": device, "dtype": dtype,
-                "untrained": self.model.untrained_roles(), "profiles": available_profiles()}
+                "untrained": self.model.untrained_roles(), "profiles": available_profiles(),
+                "capabilities": self.model.capabilities()}

@@ -60,7 +60,8 @@ class VideoWindow:
     def snapshot(self) -> EncodedVideo | ImageData | None:
         """The window as a pre-encoded video (two or more frames), else the latest frame, else None."""
         if len(self._features) >= 2:
-            return self.model.encoded_video(list(self._features), self.sample_fps)
+            latest = None if self._latest is None else np.ascontiguousarray(self._latest)
+            return self.model.encoded_video(list(self._features), self.sample_fps, latest)
         if self._latest is not None:
             return ImageData(np.ascontiguousarray(self._latest))
         return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .capabilities import capabilities
 from .encoded_video import EncodedVideo
 from .media import AudioData
 from .modality import Modality
@@ -47,9 +48,10 @@ class AnyToAnyModel:
         return self.models.encoder(Modality.VIDEO).encode_frames(frames)
 
     @staticmethod
-    def encoded_video(features: list[torch.Tensor], fps: float) -> EncodedVideo:
-        """A video input made of frame features from `encode_frames`, oldest first."""
-        return EncodedVideo(torch.cat(features), fps)
+    def encoded_video(features: list[torch.Tensor], fps: float, latest: np.ndarray | None = None) -> EncodedVideo:
+        """A video input made of frame features from `encode_frames`, oldest first; `latest`, the
+        newest frame's pixels, lets perception look at what is in front of the camera now."""
+        return EncodedVideo(torch.cat(features), fps, latest)
 
     def streaming_vad(self) -> StreamingVad:
         self.models.vad()  # resolves and reports the VAD's weights
@@ -66,6 +68,10 @@ class AnyToAnyModel:
 
     def speech_sentences(self, text: str) -> Iterator[AudioData]:
         return self.models.tts().sentences(text)
+
+    def capabilities(self) -> str:
+        """What this profile can do, in a few sentences ("what can you do?" gets the same)."""
+        return capabilities(self.models)
 
     def sources(self) -> dict[str, WeightSource]:
         return self.models.sources()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 
@@ -18,3 +19,4 @@ class EncodedVideo:
 
     features: torch.Tensor  # (frames, feature_dim)
     fps: float
+    latest: np.ndarray | None = None  # the newest frame's pixels, for perception at turn time

@@ -37,6 +37,8 @@ from .weights import RANDOM, ResolvedWeights, WeightSource, resolve_weights
 
 if TYPE_CHECKING:
     from .decoders.diffusion_decoder import DiffusionDecoder
+    from .generation_scope import GenerationScope
+    from .perception import Perceiver
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +93,9 @@ class ModelSet:
                     if role in ("input_projector", "output_projector"):
                         for modality in INPUTS if role == "input_projector" else GENERATED:
                             report[f"{modality.value}_{role}"] = self._projector_source(role, modality)
+                    elif role == "perception":
+                        for part, part_spec in self._perception_parts(spec).items():
+                            report[part] = self._source_or_missing(part, part_spec)
                     else:
                         report[role] = self._source_or_missing(role, spec)
                 adapters = self.profile.adapters
@@ -125,7 +130,8 @@ class ModelSet:
         for modality in GENERATED:
             if self.has(f"{modality.value}_decoder"):
                 steps.append((f"{modality.value} decoder", lambda m=modality: self.output_projector(m)))
-        steps += [(role, load) for role, load in (("asr", self.asr), ("tts", self.tts), ("vad", self.vad))
+        steps += [(role, load) for role, load in (("asr", self.asr), ("tts", self.tts), ("vad", self.vad),
+                                                  ("perception", self.perceiver))
                   if self.has(role)]
         return steps
 
@@ -311,6 +317,50 @@ class ModelSet:
             return SpeechDetector(**{k: v for k, v in spec.options.items() if k in allowed})
 
         return self._once("vad", load)
+
+    def generation_scope(self) -> GenerationScope:
+        """What the decoders can make: `scope = "world"` on a decoder role limits it to the world."""
+        from .generation_scope import ANYTHING, world_scope
+
+        scoped = any(self.profile.roles[role].option("scope") == "world" for role in self.profile.roles
+                     if role.endswith("_decoder"))
+        return world_scope() if scoped else ANYTHING
+
+    # perception -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _perception_parts(spec: RoleSpec) -> dict[str, RoleSpec]:
+        """The perception role's three models as roles of their own, so each reports its source:
+        the detector (`weights`), the classifier (`classifier`) and the text reader (`ocr`)."""
+        def part(name: str, weights: str, provenance_key: str) -> RoleSpec:
+            return RoleSpec(name, weights=weights, options={"provenance": spec.option(provenance_key, "")})
+
+        parts = {"perception_detector": part("perception_detector", spec.weights, "detector_provenance"),
+                 "perception_classifier": part("perception_classifier", spec.option("classifier", "config"),
+                                               "classifier_provenance")}
+        if spec.option("ocr"):
+            parts["perception_ocr"] = part("perception_ocr", spec.option("ocr"), "ocr_provenance")
+        return parts
+
+    def perceiver(self) -> Perceiver:
+        def load() -> Perceiver:
+            from .perception import ImageClassifier, ObjectDetector, Perceiver, TextReader
+
+            spec = self.profile.role("perception")
+            found = {name: self._resolve(name, part) for name, part in self._perception_parts(spec).items()}
+            if any(resolved.location is None for resolved in found.values()):
+                raise ProfileError("[perception] needs real weights (package:, folder: or bundled:) for its "
+                                   "detector (weights), classifier and ocr; random ones would see nothing")
+            names = resolve_weights(RoleSpec("perception", weights=spec.option("class_names", "config")),
+                                    self.profile.path.parent).location
+            if names is None:
+                raise ProfileError("[perception] class_names must name ImageNet's class list (package:, folder:)")
+            detector = ObjectDetector(found["perception_detector"].location, float(spec.option("min_score", 0.45)))
+            classifier = ImageClassifier(found["perception_classifier"].location, names)
+            reader = TextReader(found["perception_ocr"].location) if "perception_ocr" in found else None
+            return Perceiver(detector, classifier, reader)
+
+        return self._once("perception", load)
 
 
 def _place(module: T, placement: Placement) -> T:

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .capabilities import asks_what_it_can_do, capabilities
 from .encoded_video import EncodedVideo
+from .eyes import Eyes, ground_all
 from .media import AudioData, ImageData, VideoData
 from .modality import GENERATED, Modality
 from .model_set import ModelSet
@@ -62,6 +64,7 @@ class MediaResult:
 class ReplyDone:
     text: str
     timings_ms: dict[str, float]
+    seen: tuple[dict[str, object], ...] = ()  # what perception saw in each photo or frame (Scene.as_dict)
 
 
 ModelEvent = TextDelta | SignalEmitted | MediaResult | ReplyDone
@@ -74,6 +77,7 @@ def modality_of(media: Media) -> Modality:
 class NextGPTPipeline:
     def __init__(self, models: ModelSet) -> None:
         self.models = models
+        self.eyes = Eyes(models)
 
     def __call__(
         self,
@@ -86,23 +90,35 @@ class NextGPTPipeline:
         llm = self.models.llm()  # loading is timed apart (ModelSet.load_times_ms)
         started = time.perf_counter()
 
-        # 1. encode every media input (frozen encoders) and project it into the LLM's space
-        projected = [(modality_of(m), self._encode_and_project(m)) for m in request.media]
-        timings["encode_ms"] = _ms_since(started)
+        # 1. look at every photo or camera frame the world encoder cannot read (perception);
+        #    encode every other medium (frozen encoders) and project it into the LLM's space
+        scenes, media = self.eyes.look(request.media)
+        timings["perceive_ms"] = _ms_since(started)
+        projected = [(modality_of(m), self._encode_and_project(m)) for m in media]
+        timings["encode_ms"] = _ms_since(started) - timings["perceive_ms"]
+        grounding = ground_all(scenes, request.text)
 
-        # 2. build the prompt: chat template, text, projected media in place of their placeholders
-        messages = [*request.history, {"role": "user", "content": self._with_placeholders(request)}]
+        # 2. build the prompt: chat template, text (after what perception saw), projected media in
+        #    place of their placeholders
+        text = "\n".join(part for part in (grounding.context, request.text) if part)
+        messages = [*request.history, {"role": "user", "content": _with_placeholders(text, media)}]
         prompt = llm.prompt_embeddings(messages, projected)
         timings["prompt_tokens"] = float(prompt.shape[1])
 
-        # 3. generate, streaming text; collect the hidden states of any signal tokens
+        # 3. generate, streaming text; collect the hidden states of any signal tokens. What the
+        #    pipeline knows better than the LLM is answered directly: a question perception
+        #    answers, "what can you do?", a request the decoders cannot make.
+        answer = grounding.answer or self._direct_answer(request.text)
         allowed = set(GENERATED) if request.want is None else request.want & set(GENERATED)
-        allowed = {m for m in allowed if self.models.has(f"{m.value}_decoder")}
+        allowed = {m for m in allowed if self.models.has(f"{m.value}_decoder") and not answer}
         forced = allowed if request.want is not None else set()
         llm_options = self.models.profile.role("llm").options
         generating = time.perf_counter()
-        text, signals, tokens = "", [], 0
-        for event in llm.stream(
+        text, signals, tokens = answer, [], 0
+        if answer:
+            timings["first_token_ms"] = _ms_since(started)
+            yield TextDelta(answer)
+        for event in [] if answer else llm.stream(
             prompt,
             allowed=allowed,
             forced=forced,
@@ -131,7 +147,13 @@ class NextGPTPipeline:
             timings[f"decode_{signal.modality.value}_ms"] = _ms_since(decoding)
 
         timings["total_ms"] = _ms_since(started)
-        yield ReplyDone(text.strip(), timings)
+        yield ReplyDone(text.strip(), timings, tuple(scene.as_dict() for scene in scenes))
+
+    def _direct_answer(self, text: str) -> str:
+        if asks_what_it_can_do(text):
+            return capabilities(self.models)
+        unknown = self.models.generation_scope().beyond(text)
+        return self.models.generation_scope().decline(unknown) if unknown else ""
 
     def _encode_and_project(self, media: Media) -> torch.Tensor:
         modality = modality_of(media)
@@ -140,17 +162,6 @@ class NextGPTPipeline:
         with torch.inference_mode():
             return projector(features.unsqueeze(0).to(projector.device, projector.dtype))[0]
 
-    @staticmethod
-    def _with_placeholders(request: ModelRequest) -> str:
-        """The user's text with a placeholder for every medium it does not already place."""
-        text = request.text
-        missing = []
-        for modality in (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO):
-            wanted = sum(1 for m in request.media if modality_of(m) is modality)
-            missing += [PLACEHOLDERS[modality]] * max(0, wanted - text.count(PLACEHOLDERS[modality]))
-        if not missing:
-            return text
-        return "\n".join(["".join(missing), text]) if text else "".join(missing)
 
     def _decode(
         self,
@@ -174,6 +185,17 @@ class NextGPTPipeline:
         roles = ("llm", f"{modality.value}_output_projector", f"{modality.value}_decoder")
         untrained = tuple(role for role in roles if role in sources and not sources[role].trained)
         return MediaResult(modality, media, untrained)
+
+
+def _with_placeholders(text: str, media: list[Media]) -> str:
+    """The user's text with a placeholder for every medium it does not already place."""
+    missing = []
+    for modality in (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO):
+        wanted = sum(1 for m in media if modality_of(m) is modality)
+        missing += [PLACEHOLDERS[modality]] * max(0, wanted - text.count(PLACEHOLDERS[modality]))
+    if not missing:
+        return text
+    return "\n".join(["".join(missing), text]) if text else "".join(missing)
 
 
 def _ms_since(start: float) -> float:

@@ -3,7 +3,7 @@
 A profile is a file in `resources/profiles/` (chosen by name) or anywhere (chosen by path).
 Each role is a table: `[llm]`, `[image_encoder]`, `[audio_encoder]`, `[video_encoder]`,
 `[input_projector]`, `[output_projector]`, `[image_decoder]`, `[audio_decoder]`,
-`[video_decoder]`, `[asr]`, `[tts]`, `[vad]`. A role table says where its weights are
+`[video_decoder]`, `[asr]`, `[tts]`, `[vad]`, `[perception]`. A role table says where its weights are
 (`weights = "package:NAME" | "hub:ORG/NAME" | "folder:PATH" | "bundled:PATH" | "config"`),
 may name a `kind`, a `config` table (for weights built from a config), a `device`
 and a `dtype`; the remaining keys are that role's options.
@@ -23,7 +23,7 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 PROFILES = RESOURCES / "profiles"
 ROLES = (
     "llm", "image_encoder", "audio_encoder", "video_encoder", "input_projector", "output_projector",
-    "image_decoder", "audio_decoder", "video_decoder", "asr", "tts", "vad",
+    "image_decoder", "audio_decoder", "video_decoder", "asr", "tts", "vad", "perception",
 )
 _ROLE_KEYS = {"weights", "kind", "config", "device", "dtype"}
 

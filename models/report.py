@@ -83,6 +83,13 @@ def build_report(models: ModelSet) -> list[RoleReport]:
     for role, load in (("asr", models.asr), ("tts", models.tts), ("vad", models.vad)):
         if models.has(role):
             add(role, load(), None, model={"asr": "faster-whisper", "tts": "Piper", "vad": "Silero VAD"}[role])
+    if models.has("perception"):  # frozen, never trained here: counted apart from NExT-GPT's share
+        eyes = models.perceiver()
+        add("perception_detector", eyes.detector, None, model="SSD-MobileNet-v2 COCO (OpenCV DNN)")
+        rows.append(RoleReport("perception_classifier", "EfficientNet-Lite0 ImageNet",
+                               sources["perception_classifier"].describe(), True, None, 0))
+        if eyes.reader is not None:
+            add("perception_ocr", eyes.reader, None, model="PP-OCRv4 (RapidOCR, ONNX Runtime)")
     return rows
 
 

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 UNTRAINED_NOTE = "made with untrained weights ({}): it shows the pipeline working, not what a trained model makes"
 
 
+WELCOME = "welcome"  # the turn id of the first-start card
+
+
 class MainWindow(QMainWindow):
     def __init__(self, bridge: EngineBridge, settings: Settings, settings_path: Path | None = None) -> None:
         super().__init__()
@@ -116,6 +119,18 @@ class MainWindow(QMainWindow):
     def _ready(self, info: dict) -> None:
         self._profiles = list(info.get("profiles", self._profiles))
         self.status.set_ready(info)
+        if not self.settings.welcomed and info.get("capabilities") and not self.chat.bubbles:
+            self.show_welcome(str(info["capabilities"]))
+
+    def show_welcome(self, capabilities: str) -> None:
+        """On first start, a card of what works offline and prompts that do (once; remembered)."""
+        self.chat.start_reply(WELCOME)
+        self.chat.set_final_text(WELCOME, f"**Welcome to NExT-GPT Live.** {capabilities}")
+        self.settings.welcomed = True
+        try:
+            save_settings(self.settings, self.settings_path)
+        except OSError as error:  # a read-only config folder: the card shows again next time
+            log.warning("could not remember the welcome card: %s", error)
 
     def _failed(self, message: str) -> None:
         self.status.set_failed(message)

@@ -54,6 +54,7 @@ class Settings:
     data_folder: str = ""  # "" means the default user data folder
     keep_history_days: int = 0  # 0 = keep forever
     keep_media_days: int = 0  # 0 = keep forever
+    welcomed: bool = False  # the first-start card (what works offline) was shown
     mqtt: MqttSettings = field(default_factory=MqttSettings)
 
 

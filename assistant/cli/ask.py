@@ -72,6 +72,7 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     outputs: list[dict[str, str]] = []
     warnings: list[str] = []
     text = ""
+    seen: list[dict[str, object]] = []
     for event in model.respond(request):
         if isinstance(event, TextDelta) and not options.as_json:
             stdout.write(event.text)
@@ -85,6 +86,7 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
                 )
         elif isinstance(event, ReplyDone):
             text = event.text
+            seen = list(event.seen)
             timings.update(event.timings_ms)
 
     # 4. speech: the answer read aloud
@@ -101,6 +103,7 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
             "text": text,
             "transcript": transcript,
             "outputs": outputs,
+            "seen": seen,
             "timings_ms": timings,
             "profile": model.profile.name,
             "weights": {role: source.describe() for role, source in model.sources().items()},

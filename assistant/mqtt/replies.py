@@ -16,8 +16,12 @@ def reply_dict(event: ReplyEvent, request_id: str) -> dict[str, Any] | None:
     match event:
         case Accepted(queued=queued):
             return {"id": request_id, "type": "accepted", "queued": queued}
-        case FinalText(text=text):
-            return {"id": request_id, "type": "text", "text": text}
+        case FinalText(text=text, seen=seen):
+            reply = {"id": request_id, "type": "text", "text": text}
+            if seen:  # Frigate-style detections beside the text, so an automation need not parse prose
+                reply["detections"] = [d for scene in seen for d in scene["detections"]]
+                reply["seen"] = list(seen)
+            return reply
         case MediaOutput(modality=modality, media=media):
             return {"id": request_id, "type": "media", "modality": modality, "mime": MIME[modality],
                     "data": _b64(encode(media)), "untrained_roles": list(event.untrained_roles)}

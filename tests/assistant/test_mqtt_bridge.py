@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 import pytest_asyncio
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from PIL import Image
 
 from assistant.engine import Engine
 from assistant.frames import SpeechOutput
@@ -28,6 +30,7 @@ from assistant.mqtt import BridgeConfig, MqttBridge, reply_payload
 from assistant.mqtt.bridge import remove_discovery
 from models.media import AudioData, ImageData, encode_png, read_image
 from tests.assistant.mqtt_broker import Broker
+from tests.photos import photo
 
 PNG = encode_png(ImageData(np.full((16, 16, 3), 120, np.uint8)))
 
@@ -153,6 +156,19 @@ async def test_raw_media_topic_asks_for_a_description(serve, broker):
     await serve()
     replies = await ask(broker, "doorbell", PNG, topic_suffix="/image")
     assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+
+
+@pytest.mark.asyncio
+async def test_a_doorbell_snapshot_gets_detections_beside_the_text(serve, broker, seeing_model):
+    await serve(model=seeing_model)
+    snapshot = (Image.fromarray(photo("astronaut")), io.BytesIO())
+    snapshot[0].save(snapshot[1], "JPEG", quality=85)
+    replies = await ask(broker, "doorbell", snapshot[1].getvalue(), topic_suffix="/image")
+    [text] = [r for r in replies if r["type"] == "text"]
+    assert "person" in text["text"]
+    person = next(d for d in text["detections"] if d["label"] == "person")
+    assert 0.45 <= person["score"] <= 1 and len(person["box"]) == 4
+    assert all(0 <= v <= 1 for v in person["box"])
 
 
 def _media(modality: str, data: str) -> dict[str, Any]:

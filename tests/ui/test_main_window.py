@@ -200,3 +200,14 @@ def test_the_mqtt_bridge_runs_inside_the_app_when_enabled(qtbot, tiny_saved_prof
         assert [r["type"] for r in replies][-1] == "done" and replies[0]["id"] == "from-a-device"
         window.close()
         bridge.shutdown()
+
+
+def test_the_first_start_shows_what_works_offline_once(qtbot, tiny_window, tmp_path: Path):
+    window, _ = tiny_window
+    [card] = window.chat.bubbles
+    assert "Welcome to NExT-GPT Live" in card.text and "I can chat in text" in card.text
+    assert load_settings(tmp_path / "settings.toml").welcomed
+    again = MainWindow(window.bridge, load_settings(tmp_path / "settings.toml"), tmp_path / "settings.toml")
+    qtbot.addWidget(again)
+    again._ready(window.bridge.runtime.describe())
+    assert again.chat.bubbles == []

@@ -1,0 +1,65 @@
+"""The gate between the two kinds of eyes: synthetic-world drawings go to the world encoder (and
+its projector), every other photo or frame to perception, whose words go into the prompt."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .encoded_video import EncodedVideo
+from .media import AudioData, ImageData, VideoData
+from .model_set import ModelSet
+from .perception import Grounding, Scene, ground, is_world_drawing
+
+log = logging.getLogger(__name__)
+Media = ImageData | AudioData | VideoData | EncodedVideo
+
+
+def picture_of(medium: Media) -> np.ndarray | None:
+    """The pixels perception would look at: a still image, a video's last frame, a live window's
+    newest frame; None for sound (and for a live window that kept no frame)."""
+    if isinstance(medium, ImageData):
+        return medium.pixels
+    if isinstance(medium, VideoData):
+        return medium.frames[-1]
+    if isinstance(medium, EncodedVideo):
+        return medium.latest
+    return None
+
+
+class Eyes:
+    """Decides, per medium, which eyes read it; looks with perception where the gate says so."""
+
+    def __init__(self, models: ModelSet) -> None:
+        self.models = models
+
+    @property
+    def can_see(self) -> bool:
+        return self.models.has("perception")
+
+    def look(self, media: list[Media]) -> tuple[list[Scene], list[Media]]:
+        """What perception saw, one scene per medium it read, and the media left for the encoders."""
+        if not self.can_see:
+            return [], list(media)
+        scenes, rest = [], []
+        for medium in media:
+            pixels = picture_of(medium)
+            if pixels is None or is_world_drawing(pixels):
+                if pixels is None and isinstance(medium, EncodedVideo):
+                    log.debug("a live window without its newest frame: the world encoder reads it")
+                rest.append(medium)
+                continue
+            scenes.append(self.models.perceiver()(pixels))
+        return scenes, rest
+
+
+def ground_all(scenes: list[Scene], question: str) -> Grounding:
+    """One picture: its grounding for the question. Several: each described, numbered; the
+    question is left to the LLM. None: nothing."""
+    if not scenes:
+        return Grounding("")
+    if len(scenes) == 1:
+        return ground(scenes[0], question)
+    context = " ".join(f"In picture {i}: {scene.describe()}" for i, scene in enumerate(scenes, 1))
+    return Grounding(context)

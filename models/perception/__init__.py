@@ -1,0 +1,17 @@
+"""Real-world eyes: what is in a photo or a camera frame, from real packaged weights.
+
+The world encoder reads only the synthetic world's drawings; everything else a user shows the
+assistant goes through perception, and the gate (`is_world_drawing`) decides which applies."""
+
+from .classifier import ImageClass, ImageClassifier
+from .detector import Detection, ObjectDetector
+from .gate import is_world_drawing
+from .grounding import Grounding, ground
+from .ocr import TextLine, TextReader
+from .perceiver import Perceiver
+from .scene import Scene
+
+__all__ = [
+    "Detection", "Grounding", "ImageClass", "ImageClassifier", "ObjectDetector", "Perceiver", "Scene",
+    "TextLine", "TextReader", "ground", "is_world_drawing",
+]
