@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--mic", default="default", help="'default', a device name or index, or an audio file")
     live.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
     live.add_argument("--speak", action="store_true", help="answer in speech too, sentence by sentence")
+    live.add_argument("--narrate", action="store_true",
+                      help="say what comes into and leaves the camera's view (with --speak: aloud)")
     live.add_argument("--want", default=None, help="outputs per turn, as for ask (default: the model decides)")
     live.add_argument("--profile", default="local")
     live.add_argument("--data", type=Path, default=None, help="history folder (default: the user data folder)")
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             from assistant.cli.live import LiveOptions, run_live
 
             return run_live(LiveOptions(args.camera, args.mic, args.seconds, args.speak, args.want, args.profile,
-                                        args.data, args.conversation, args.json))
+                                        args.data, args.conversation, args.json, args.narrate))
         if args.command == "serve":
             from assistant.cli.serve import run_serve
 

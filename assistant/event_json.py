@@ -14,6 +14,7 @@ from .frames import (
     Frame,
     Interruption,
     MediaOutput,
+    SceneChange,
     SourceStatus,
     SpeechOutput,
     SpeechStarted,
@@ -44,7 +45,9 @@ def event_to_json(frame: Frame) -> dict[str, Any] | None:
         case TextDelta(turn_id=turn_id, text=text):
             return {"type": "text_delta", "id": turn_id, "text": text}
         case FinalText(turn_id=turn_id, text=text):
-            return {"type": "text", "id": turn_id, "text": text}
+            return {"type": "text", "id": turn_id, "text": text, "seen": list(frame.seen)}
+        case SceneChange(text=text):
+            return {"type": "scene_change", "text": text}
         case SpeechOutput(turn_id=turn_id):
             return {"type": "speech", "id": turn_id, "index": frame.index, "text": frame.text,
                     "seconds": round(frame.audio.seconds, 3), "path": frame.path, "mime": MIME["audio"]}

@@ -91,6 +91,22 @@ class SourceStatus(Frame):
 
 
 @dataclass(frozen=True)
+class SceneSeen(Frame):
+    """What perception saw in one sampled camera frame: Frigate-style detections (label, score,
+    box as fractions of the frame), for a preview that draws them."""
+
+    detections: tuple[dict[str, object], ...]
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class SceneChange(Frame):
+    """Something came into or left the camera's view ("A person came in, on the left.")."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Turn(Frame):
     """One user turn, ready for the model: words, media, and what the user wants back."""
 

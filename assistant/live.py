@@ -16,7 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Engine
-from .frames import AudioChunk, Frame, ReplyEvent, SourceStatus, SpeechStarted, Transcript, Turn, TurnDone, Utterance
+from .frames import (
+    AudioChunk,
+    Frame,
+    ReplyEvent,
+    SceneChange,
+    SourceStatus,
+    SpeechOutput,
+    SpeechStarted,
+    Transcript,
+    Turn,
+    TurnDone,
+    Utterance,
+)
 from .utterances import UtteranceSegmenter, VadSettings
 from .video_window import VideoWindow
 
@@ -31,6 +43,7 @@ class LiveConfig:
     vad: VadSettings | None = None  # None: the profile's [vad] settings
     want: frozenset[str] | None = None
     barge_in: bool = True
+    narrate: bool = False  # speak what comes into and leaves the camera's view (needs real eyes)
     drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
 
 
@@ -50,7 +63,8 @@ class LiveSession:
         self.config = config or LiveConfig()
         self.conversation_id = conversation_id
         self.on_frame = on_frame  # sees every camera frame and audio chunk (previews, level meters)
-        self.window = VideoWindow(engine.model, engine.run_on_device, self.config.sample_fps, self.config.window)
+        self.window = VideoWindow(engine.model, engine.run_on_device, self.config.sample_fps, self.config.window,
+                                  on_scene=self._on_scene)
         vad = self.config.vad or VadSettings.from_profile(engine.model.profile.roles["vad"].options
                                                           if "vad" in engine.model.profile.roles else {})
         self.segmenter = UtteranceSegmenter(engine.model.streaming_vad(), vad)
@@ -59,6 +73,7 @@ class LiveSession:
         self._replies: set[asyncio.Task[None]] = set()
         self.barge_ins: list[float] = []  # ms from the VAD hearing speech start to the answer's end
         self._barge_in_at: float | None = None
+        self._narrated = 0
 
     async def events(self, seconds: float | None = None) -> AsyncIterator[Frame]:
         """Runs the session for `seconds` (or until the sources end) and yields every frame of it."""
@@ -102,6 +117,24 @@ class LiveSession:
         except Exception as error:  # a failing device ends its source, not the session
             log.exception("capture source %s failed", getattr(source, "name", source))
             self._out.put_nowait(SourceStatus(getattr(source, "name", "source"), "error", str(error)))
+
+    def _on_scene(self, frame: Frame) -> None:
+        self._out.put_nowait(frame)
+        if isinstance(frame, SceneChange) and self.config.narrate and self._answering is None:
+            task = asyncio.create_task(self._narrate(frame.text))
+            self._replies.add(task)
+            task.add_done_callback(self._replies.discard)
+
+    async def _narrate(self, text: str) -> None:
+        """Says a change aloud, as speech output a player plays (not an answer: nothing is kept)."""
+        try:
+            audio = await self.engine.run_on_device(self.engine.model.synthesize, text)
+        except Exception as error:
+            log.exception("narration failed")
+            self._out.put_nowait(SourceStatus("narration", "error", str(error)))
+            return
+        self._narrated += 1
+        self._out.put_nowait(SpeechOutput(f"narration-{self._narrated}", audio, 0, text))
 
     async def push_to_talk(self, pressed: bool) -> None:
         """Held: the microphone's audio is the user's turn, whatever the VAD hears; released: sent."""

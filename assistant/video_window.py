@@ -1,5 +1,7 @@
 """The rolling video window of a live session: frames sampled at a few per second, each encoded
-by the image encoder as it arrives, the last K kept, so a turn waits only for the LLM."""
+by the image encoder as it arrives, the last K kept, so a turn waits only for the LLM. With real
+eyes (a perception role) each sample is also looked at: what is seen, and what came into or left
+the view, go to `on_scene`."""
 
 from __future__ import annotations
 
@@ -13,15 +15,18 @@ import numpy as np
 
 from models import AnyToAnyModel, EncodedVideo, ImageData
 
-from .frames import VideoFrame
+from .frames import Frame, SceneChange, SceneSeen, VideoFrame
 
 log = logging.getLogger(__name__)
 RunOnDevice = Callable[..., Awaitable[Any]]
 
 
 class VideoWindow:
-    def __init__(self, model: AnyToAnyModel, run_on_device: RunOnDevice, sample_fps: float = 2.0, keep: int = 8):
+    def __init__(self, model: AnyToAnyModel, run_on_device: RunOnDevice, sample_fps: float = 2.0, keep: int = 8,
+                 on_scene: Callable[[Frame], None] | None = None):
         self.model = model
+        self.on_scene = on_scene
+        self.tracker = model.scene_tracker() if model.can_see else None
         self.run_on_device = run_on_device
         self.interval = 1.0 / sample_fps
         self.sample_fps = sample_fps
@@ -42,15 +47,20 @@ class VideoWindow:
             self.dropped += 1
             return
         self.sampled += 1
-        self._encoding = asyncio.create_task(self._encode(frame.pixels))
+        self._encoding = asyncio.create_task(self._encode(frame.pixels, frame.timestamp))
 
-    async def _encode(self, pixels: np.ndarray) -> None:
+    async def _encode(self, pixels: np.ndarray, timestamp: float) -> None:
         try:
             features = await self.run_on_device(self.model.encode_frames, [pixels])
+            scene = await self.run_on_device(self.model.look, pixels) if self.tracker is not None else None
         except Exception:  # one bad frame must not stop the window
             log.exception("could not encode a camera frame")
             return
         self._features.append(features)
+        if scene is not None and self.tracker is not None and self.on_scene is not None:
+            self.on_scene(SceneSeen(tuple(scene.as_dict()["detections"]), timestamp))
+            for news in self.tracker.update(scene):
+                self.on_scene(SceneChange(news))
 
     async def settle(self) -> None:
         """Waits for the frame being encoded, if any."""

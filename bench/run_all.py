@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.model_core", "bench.live_engine", "bench.desktop_app", "bench.mqtt_bridge", "bench.training")
+BENCHMARKS = ("bench.model_core", "bench.live_engine", "bench.desktop_app", "bench.mqtt_bridge", "bench.training",
+              "bench.perception")
 
 
 def main() -> int:

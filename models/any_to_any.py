@@ -13,6 +13,7 @@ from .encoded_video import EncodedVideo
 from .media import AudioData
 from .modality import Modality
 from .model_set import ModelSet
+from .perception import Scene, SceneTracker, is_world_drawing
 from .pipeline import DecodeProgress, ModelEvent, ModelRequest, NextGPTPipeline
 from .profile import Profile, load_profile
 from .report import RoleReport, build_report
@@ -42,6 +43,23 @@ class AnyToAnyModel:
         on_progress: Callable[[DecodeProgress], None] | None = None,
     ) -> Iterator[ModelEvent]:
         return self.pipeline(request, should_stop, on_progress)
+
+    @property
+    def can_see(self) -> bool:
+        """Whether the profile has real-world eyes (a perception role)."""
+        return self.pipeline.eyes.can_see
+
+    def look(self, pixels: np.ndarray, read_text: bool = False) -> Scene | None:
+        """What perception sees in one camera frame; None without a perception role, or for a
+        synthetic-world drawing (the world encoder's to read). OCR only when `read_text`."""
+        if not self.can_see or is_world_drawing(pixels):
+            return None
+        return self.models.perceiver()(pixels, read_text=read_text, thorough=False)
+
+    @staticmethod
+    def scene_tracker() -> SceneTracker:
+        """Follows what comes into and leaves a camera's view, frame by frame."""
+        return SceneTracker()
 
     def encode_frames(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Pooled image-encoder features of video frames, for a live window encoded as it arrives."""

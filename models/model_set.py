@@ -355,7 +355,7 @@ class ModelSet:
                                     self.profile.path.parent).location
             if names is None:
                 raise ProfileError("[perception] class_names must name ImageNet's class list (package:, folder:)")
-            detector = ObjectDetector(found["perception_detector"].location, float(spec.option("min_score", 0.45)))
+            detector = ObjectDetector(found["perception_detector"].location, float(spec.option("min_score", 0.5)))
             classifier = ImageClassifier(found["perception_classifier"].location, names)
             reader = TextReader(found["perception_ocr"].location) if "perception_ocr" in found else None
             return Perceiver(detector, classifier, reader)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QImage, QKeyEvent, QPixmap
+from PySide6.QtGui import QColor, QFocusEvent, QImage, QKeyEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -33,6 +34,7 @@ CAMERA = "camera"
 MICROPHONE = "microphone"
 PREVIEW_SIZE = QSize(480, 270)
 NO_CAMERA_TEXT = "No camera — choose a video file"
+BOX_COLOUR = "#00e676"
 STATES = {  # state: (text, dot colour)
     "idle": ("Idle", "#9e9e9e"),
     "listening": ("Listening", "#2e7d32"),
@@ -247,6 +249,21 @@ class LivePanel(QWidget):
         buttons.addWidget(self.live_button)
         buttons.addWidget(self.talk_button, 1)
 
+        # real eyes: boxes on the preview, and changes said aloud (from the next live start)
+        self._detections: tuple[dict, ...] = ()
+        self.boxes_check = QCheckBox("Show what it sees")
+        self.boxes_check.setToolTip("Draw the objects it recognises on the camera preview")
+        self.narrate_check = QCheckBox("Say what changes")
+        self.narrate_check.setToolTip("Speak when someone or something comes into or leaves the view "
+                                      "(from the next Start live)")
+        eyes = QHBoxLayout()
+        eyes.addWidget(self.boxes_check)
+        eyes.addWidget(self.narrate_check)
+        eyes.addStretch(1)
+        self.scene_caption = QLabel()
+        self.scene_caption.setWordWrap(True)
+        self.scene_caption.setToolTip("The last change it saw")
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -255,6 +272,8 @@ class LivePanel(QWidget):
         layout.addWidget(self.camera_notice)
         layout.addWidget(self.microphone_notice)
         layout.addLayout(buttons)
+        layout.addLayout(eyes)
+        layout.addWidget(self.scene_caption)
         layout.addStretch(1)
         self.set_state("idle")
         self._last_sources = (self.camera_choice(), self.microphone_choice())
@@ -298,9 +317,31 @@ class LivePanel(QWidget):
         image = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
         pixmap = QPixmap.fromImage(image).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation)
+        if self.boxes_check.isChecked() and self._detections:
+            self._draw_boxes(pixmap)
         self.preview.setPixmap(pixmap)  # fromImage copies, so the array may change after this
         self._has_frame = True
         self.camera_notice.hide()
+
+    def set_detections(self, detections: tuple[dict, ...]) -> None:
+        """What perception saw in the latest sampled frame (label, score, box as frame fractions);
+        drawn on the frames that follow while "Show what it sees" is on."""
+        self._detections = tuple(detections)
+
+    def set_caption(self, text: str) -> None:
+        """The last change seen ("A person came in, on the left.")."""
+        self.scene_caption.setText(text)
+
+    def _draw_boxes(self, pixmap: QPixmap) -> None:
+        painter = QPainter(pixmap)
+        painter.setPen(QPen(QColor(BOX_COLOUR), 2))
+        width, height = pixmap.width(), pixmap.height()
+        for detection in self._detections:
+            left, top, right, bottom = detection["box"]
+            x, y = round(left * width), round(top * height)
+            painter.drawRect(x, y, round((right - left) * width), round((bottom - top) * height))
+            painter.drawText(x + 3, max(12, y + 12), f"{detection['label']} {float(detection['score']):.0%}")
+        painter.end()
 
     def clear_frame(self, text: str = NO_CAMERA_TEXT) -> None:
         """Drop the frame shown and say ``text`` instead."""

@@ -17,6 +17,8 @@ from assistant.frames import (
     FinalText,
     Interruption,
     MediaOutput,
+    SceneChange,
+    SceneSeen,
     SourceStatus,
     SpeechOutput,
     TextDelta,
@@ -166,6 +168,10 @@ class MainWindow(QMainWindow):
                 self._sent_at[turn_id] = time.monotonic()
             case SourceStatus():
                 self._source_status(event)
+            case SceneSeen(detections=detections):
+                self.live.set_detections(detections)
+            case SceneChange(text=text):
+                self.live.set_caption(text)
 
     def _turn_done(self, event: TurnDone) -> None:
         if self.running == event.turn_id:
@@ -247,7 +253,8 @@ class MainWindow(QMainWindow):
     def _live_toggled(self, on: bool) -> None:
         if on:
             self.bridge.start_live(self.live.camera_choice(), self.live.microphone_choice(),
-                                   self._ensure_conversation(), self.composer.want())
+                                   self._ensure_conversation(), self.composer.want(),
+                                   narrate=self.live.narrate_check.isChecked())
             self.live.set_state("listening")
         else:
             self.bridge.stop_live()

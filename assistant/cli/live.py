@@ -14,7 +14,16 @@ from models import AnyToAnyModel, parse_want
 from ..capture import open_camera, open_microphone
 from ..engine import Engine, EngineConfig
 from ..event_json import event_to_json
-from ..frames import FinalText, Interruption, SourceStatus, SpeechOutput, TextDelta, Transcript, TurnDone
+from ..frames import (
+    FinalText,
+    Interruption,
+    SceneChange,
+    SourceStatus,
+    SpeechOutput,
+    TextDelta,
+    Transcript,
+    TurnDone,
+)
 from ..history import History, default_data_dir
 from ..live import LiveConfig, LiveSession
 from ..playback import SpeechPlayer
@@ -31,6 +40,7 @@ class LiveOptions:
     data: Path | None = None
     conversation: str | None = None
     as_json: bool = False
+    narrate: bool = False
 
 
 def run_live(options: LiveOptions, stdout: TextIO | None = None) -> int:
@@ -53,7 +63,8 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
         async with Engine(model, EngineConfig(speak=options.speak), history) as engine:
             await engine.run_on_device(model.load_all)  # before the sources start: no turn waits for a load
             session = LiveSession(engine, camera, microphone,
-                                  LiveConfig(want=frozenset(want) if want is not None else None),
+                                  LiveConfig(want=frozenset(want) if want is not None else None,
+                                             narrate=options.narrate and options.speak),
                                   conversation_id=conversation)
             if not options.as_json:
                 stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
@@ -62,7 +73,8 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
                     player.play(frame.audio)
                 elif player is not None and isinstance(frame, Interruption):
                     player.stop()  # barge-in: the voice stops with the answer
-                _show(frame, stdout, options.as_json)
+                if options.narrate or not isinstance(frame, SceneChange):
+                    _show(frame, stdout, options.as_json)
             if options.as_json and session.barge_ins:
                 stdout.write(json.dumps({"type": "barge_ins_ms", "values": session.barge_ins}) + "\n")
     finally:
@@ -89,4 +101,6 @@ def _show(frame: object, stdout: TextIO, as_json: bool) -> None:
         stdout.write(f" [{frame.status}]")
     elif isinstance(frame, FinalText):
         stdout.write("\n")
+    elif isinstance(frame, SceneChange):
+        stdout.write(f"[seen: {frame.text}]\n")
     stdout.flush()

@@ -10,8 +10,9 @@ from .grounding import Grounding, ground
 from .ocr import TextLine, TextReader
 from .perceiver import Perceiver
 from .scene import Scene
+from .tracker import SceneTracker
 
 __all__ = [
-    "Detection", "Grounding", "ImageClass", "ImageClassifier", "ObjectDetector", "Perceiver", "Scene",
+    "Detection", "Grounding", "ImageClass", "ImageClassifier", "ObjectDetector", "Perceiver", "Scene", "SceneTracker",
     "TextLine", "TextReader", "ground", "is_world_drawing",
 ]

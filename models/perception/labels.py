@@ -42,6 +42,57 @@ _IMAGENET_KINDS: tuple[tuple[int, int, str], ...] = (
     (385, 386, "elephant"), (387, 387, "red panda"), (388, 388, "panda"), (389, 397, "fish"),
 )
 
+#: Everyday words for groups of ImageNet's object classes (by their first name), so that a photo
+#: of a car is "a car" whichever of eight car classes wins, and their probabilities add up.
+_IMAGENET_OBJECT_KINDS: dict[str, tuple[str, ...]] = {
+    "building": ("palace", "monastery", "church", "mosque", "bell cote", "dome", "castle", "boathouse", "stupa",
+                 "library", "cinema", "planetarium", "barn", "greenhouse", "prison", "restaurant", "bakery",
+                 "barbershop", "bookshop", "butcher shop", "grocery store", "shoe shop", "tobacco shop", "toyshop",
+                 "confectionery", "cliff dwelling", "thatch", "tile roof", "lumbermill", "water tower"),
+    "car": ("sports car", "convertible", "cab", "limousine", "minivan", "jeep", "beach wagon", "racer", "Model T",
+            "car wheel", "grille"),
+    "truck": ("garbage truck", "tow truck", "trailer truck", "fire engine", "pickup", "moving van", "police van"),
+    "bus": ("school bus", "minibus", "trolleybus"),
+    "train": ("passenger car", "electric locomotive", "steam locomotive", "bullet train", "freight car", "streetcar"),
+    "boat": ("canoe", "catamaran", "fireboat", "gondola", "lifeboat", "speedboat", "yawl", "trimaran", "schooner",
+             "paddlewheel"),
+    "ship": ("container ship", "liner", "aircraft carrier"),
+    "airplane": ("airliner", "warplane", "wing"),
+    "bicycle": ("mountain bike", "bicycle-built-for-two"),
+    "clock": ("analog clock", "wall clock", "digital clock"),
+    "watch": ("digital watch", "stopwatch"),
+    "phone": ("cellular telephone", "dial telephone", "pay-phone"),
+    "computer": ("desktop computer", "laptop", "notebook", "hand-held computer"),
+    "screen": ("monitor", "screen"),
+    "keyboard": ("computer keyboard", "typewriter keyboard", "space bar"),
+    "chair": ("barber chair", "folding chair", "rocking chair", "throne"),
+    "table": ("desk", "dining table"),
+    "bed": ("four-poster", "crib", "cradle", "bassinet"),
+    "sofa": ("studio couch",),
+    "shoe": ("running shoe", "Loafer", "sandal", "clog", "cowboy boot"),
+    "hat": ("cowboy hat", "sombrero", "bonnet", "mortarboard"),
+    "bag": ("backpack", "purse", "mailbag", "plastic bag"),
+    "ball": ("soccer ball", "tennis ball", "basketball", "volleyball", "golf ball", "rugby ball", "baseball",
+             "croquet ball", "ping-pong ball"),
+    "bottle": ("beer bottle", "wine bottle", "water bottle", "pop bottle", "pill bottle"),
+    "cup": ("coffee mug", "cup"),
+    "coffee": ("espresso",),
+    "guitar": ("acoustic guitar", "electric guitar"),
+    "piano": ("grand piano", "upright"),
+    "bridge": ("steel arch bridge", "suspension bridge", "viaduct"),
+    "fence": ("chainlink fence", "picket fence", "worm fence"),
+    "gun": ("assault rifle", "rifle", "revolver"),
+    "lamp": ("table lamp", "lampshade"),
+    "apple": ("Granny Smith",),
+    "mushroom": ("mushroom", "agaric", "gyromitra", "stinkhorn", "earthstar", "hen-of-the-woods", "bolete",
+                 "coral fungus"),
+    "flower": ("daisy", "yellow lady's slipper"),
+    "squash": ("spaghetti squash", "acorn squash", "butternut squash"),
+    "burger": ("cheeseburger",),
+    "television": ("television",),
+}
+_OBJECT_KIND_OF = {name: kind for kind, names in _IMAGENET_OBJECT_KINDS.items() for name in names}
+
 #: Words people use for a label, so "is there a man?" finds a person and "mugs" finds cups.
 SYNONYMS: dict[str, str] = {
     "people": "person", "man": "person", "men": "person", "woman": "person", "women": "person",
@@ -94,11 +145,11 @@ def singular(word: str) -> str:
 
 def imagenet_kind(index: int, fine_name: str) -> str:
     """The everyday word for ImageNet class `index`: its kind's word where one is known ("cat" for
-    "Egyptian cat"), else the first of its own names ("espresso", "coffee mug")."""
+    "Egyptian cat", "car" for "beach wagon"), else the first of its own names ("tripod")."""
     for first, last, kind in _IMAGENET_KINDS:
         if first <= index <= last:
             return kind
-    return fine_name
+    return _OBJECT_KIND_OF.get(fine_name, fine_name)
 
 
 @cache

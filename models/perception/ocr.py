@@ -48,4 +48,22 @@ class TextReader:
             xs, ys = [p[0] for p in corners], [p[1] for p in corners]
             box = (min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height)
             lines.append(TextLine(text, float(score), tuple(float(np.clip(v, 0, 1)) for v in box)))
-        return sorted(lines, key=lambda line: (round(line.box[1], 2), line.box[0]))
+        return reading_order(lines)
+
+
+def reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Boxes in the order a person reads them: rows top to bottom, each row left to right. Two
+    boxes share a row when their vertical centres are within half the taller one's height, so
+    a slightly tilted sign whose words were found apart still reads "Room 204", not "204 Room"."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda line: (line.box[1] + line.box[3]) / 2):
+        centre = (line.box[1] + line.box[3]) / 2
+        row = rows[-1] if rows else None
+        if row is not None:
+            last = row[-1]
+            height = max(last.box[3] - last.box[1], line.box[3] - line.box[1])
+            if abs(centre - (last.box[1] + last.box[3]) / 2) <= height / 2:
+                row.append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda line: line.box[0])]

@@ -35,15 +35,16 @@ class Perceiver:
         self.classifier = classifier
         self.reader = reader
 
-    def __call__(self, pixels: np.ndarray, read_text: bool = True) -> Scene:
-        """`pixels`: (H, W, 3) uint8 RGB. `read_text` False skips OCR (the slowest part)."""
+    def __call__(self, pixels: np.ndarray, read_text: bool = True, thorough: bool = True) -> Scene:
+        """`pixels`: (H, W, 3) uint8 RGB. `read_text` False skips OCR (the slowest part);
+        `thorough` False classifies one view, not two (a live camera's frames)."""
         timings: dict[str, float] = {}
         pixels = _shrink(np.ascontiguousarray(pixels))
         started = time.perf_counter()
         detections = self.detector(pixels)
         timings["detect_ms"] = _ms_since(started)
         started = time.perf_counter()
-        classes = self.classifier(pixels)
+        classes = self.classifier(pixels, both_views=thorough)
         timings["classify_ms"] = _ms_since(started)
         lines = []
         reading = read_text and self.reader is not None

@@ -10,8 +10,12 @@ from .detector import Detection
 from .labels import plural
 from .ocr import TextLine
 
-#: A classifier guess at or above this probability is named as what the picture looks like.
+#: A classifier guess at or above this probability is named as what the picture looks like, when its
+#: likeliest class alone has at least half of it (118 dog breeds' noise adds up on a lawn).
 CLASS_MIN = 0.2
+#: A classifier guess the detector did not back is said as seen ("I see a fox") from this probability,
+#: and as a likeness ("It looks like a fox") below it.
+CLASS_SURE = 0.5
 #: Below CLASS_MIN, guesses at or above this are offered as "it might be" when nothing else was found.
 GUESS_MIN = 0.08
 #: Things that are usually where the subject is, not the subject: named after the others.
@@ -87,11 +91,18 @@ class Scene:
     def likely(self) -> ImageClass | None:
         """The classifier's top class when it is sure enough to name it."""
         top = self.classes[0] if self.classes else None
-        return top if top is not None and top.score >= CLASS_MIN else None
+        return top if top is not None and top.score >= CLASS_MIN and top.best >= CLASS_MIN / 2 else None
 
     @property
     def words(self) -> str:
         return " ".join(line.text for line in self.text)
+
+    @property
+    def is_document(self) -> bool:
+        """Mostly text: at least three lines covering a fifth of the picture (a page, a screen of
+        text, a letter), which neither the detector nor the classifier has a name for."""
+        area = sum((line.box[2] - line.box[0]) * (line.box[3] - line.box[1]) for line in self.text)
+        return len(self.text) >= 3 and area >= 0.2
 
     def find(self, label: str) -> SceneObject | None:
         return next((o for o in self.objects if o.label == label), None)
@@ -107,31 +118,44 @@ class Scene:
         likely = self.likely
         return likely is not None and label in (likely.kind.lower(), likely.name.lower())
 
+    def _unbacked(self) -> ImageClass | None:
+        """The classifier's named kind when the detector found no such object."""
+        likely = self.likely
+        return likely if likely is not None and self.find(likely.kind) is None and not self.is_document else None
+
     def things(self) -> list[str]:
         """What is in the picture, most prominent first: "a cat (in the centre, close up)", ..."""
         things = [o.phrase() for o in self.objects]
-        likely = self.likely
-        if likely is not None and self.find(likely.kind) is None:
-            things.insert(0 if not things else 1, with_article(likely.kind))
+        unbacked = self._unbacked()
+        if unbacked is not None and unbacked.score >= CLASS_SURE:
+            things.insert(0 if not things else 1, with_article(unbacked.kind))
+        if self.is_document:
+            things.insert(0, "a page of text")
         return things
 
     def looks(self) -> str:
-        """"It looks like an Egyptian cat." when the classifier names more than the objects say."""
+        """"It looks like an Egyptian cat." when the classifier says more than the objects do,
+        or is the only one to name something and is not sure of it."""
         likely = self.likely
-        if likely is None or likely.name.lower() == likely.kind.lower() and self.find(likely.kind) is None:
+        if likely is None or self.is_document:
+            return ""
+        unbacked = self._unbacked()
+        if unbacked is not None and unbacked.score < CLASS_SURE:
+            detail = f" ({with_article(likely.name)})" if likely.name.lower() != likely.kind.lower() else ""
+            return f"It looks like {with_article(likely.kind)}{detail}."
+        if likely.name.lower() == likely.kind.lower():
             return ""
         return f"It looks like {with_article(likely.name)}."
 
     def guesses(self) -> list[str]:
-        return [c.name for c in self.classes[:2] if c.score >= GUESS_MIN]
+        return [c.kind for c in self.classes[:2] if c.score >= GUESS_MIN and c.best >= GUESS_MIN / 2]
 
     def summary(self) -> str:
-        """One sentence of what is in it, "" when nothing was recognised."""
+        """What is in it in a sentence or two, "" when nothing was recognised."""
         things = self.things()
-        if not things:
-            return ""
-        listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
-        return " ".join(part for part in (f"I see {listed}.", self.looks()) if part)
+        listed = "" if not things else things[0] if len(things) == 1 else \
+            ", ".join(things[:-1]) + " and " + things[-1]
+        return " ".join(part for part in (f"I see {listed}." if listed else "", self.looks()) if part)
 
     def text_sentence(self, say_no_text: bool = True) -> str:
         if not self.read_text:

@@ -2,10 +2,23 @@
 drawings through the world encoder, decided per image) and its other direct answers: what it
 can do, and what its world-only decoders cannot make."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from models import AnyToAnyModel, ImageData, MediaResult, Modality, ModelRequest, ReplyDone, TextDelta
+from models import (
+    AnyToAnyModel,
+    ImageData,
+    MediaError,
+    MediaResult,
+    Modality,
+    ModelRequest,
+    ReplyDone,
+    TextDelta,
+    read_image,
+)
 from models.world.attributes import ImageAttributes
 from models.world.render import render_image
 from tests.photos import photo
@@ -70,3 +83,42 @@ def test_what_can_you_do_is_answered_from_the_profile(seeing_model: AnyToAnyMode
     for claim in ("look at photos", "read text", "make images, sounds and short videos", "circles"):
         assert claim in done.text
     assert "essay" not in done.text
+
+
+def _saved(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _odd_files() -> dict[str, bytes]:
+    cat = Image.fromarray(photo("cat"))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90° to show upright
+    frames = [cat, cat.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    return {
+        "grayscale": _saved(cat.convert("L"), "PNG"),
+        "cmyk": _saved(cat.convert("CMYK"), "JPEG"),
+        "16-bit": _saved(Image.fromarray(np.asarray(cat.convert("L")).astype(np.uint16) * 257), "PNG"),
+        "alpha": _saved(cat.convert("RGBA"), "PNG"),
+        "exif-rotated": _saved(cat.rotate(90, expand=True), "JPEG", exif=exif),
+        "animated gif": _saved(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+        "animated webp": _saved(frames[0], "WEBP", save_all=True, append_images=frames[1:]),
+        "1x1": _saved(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_odd_files()))
+def test_odd_image_files_are_seen_or_refused_never_a_crash(seeing_model: AnyToAnyModel, kind: str) -> None:
+    pixels = read_image(_odd_files()[kind]).pixels
+    _, done, _ = _reply(seeing_model, "What is in this picture?", pixels)
+    assert len(done.seen) == 1  # perception looked; the gate never takes a photo for a world drawing
+    if kind != "1x1":
+        assert "cat" in done.text, done.text
+    assert done.text
+
+
+@pytest.mark.parametrize("data", [b"", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, b"GIF89a" + b"\xff" * 30])
+def test_corrupt_files_are_a_clear_media_error(data: bytes) -> None:
+    with pytest.raises(MediaError):
+        read_image(data)

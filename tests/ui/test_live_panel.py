@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from tests.ui.screens import is_blank, save_screenshot
-from ui.live_panel import NO_CAMERA_TEXT, LivePanel, SourceCombo, meter_fraction, source_label
+from ui.live_panel import BOX_COLOUR, NO_CAMERA_TEXT, LivePanel, SourceCombo, meter_fraction, source_label
 
 
 def test_pattern(height: int, width: int) -> np.ndarray:
@@ -190,3 +190,22 @@ def test_live_panel_screenshot(panel):
     panel.set_capturing(camera=True, microphone=True)
     panel.set_live(True)
     assert not is_blank(save_screenshot(panel, "live_panel"))
+
+
+def _box_pixels(panel) -> int:
+    image = panel.preview.pixmap().toImage()
+    rows = [[image.pixelColor(x, y).name() for x in range(image.width())] for y in range(0, image.height(), 2)]
+    return sum(row.count(BOX_COLOUR) for row in rows)
+
+
+def test_what_it_sees_is_drawn_on_the_preview_only_when_asked(panel):
+    frame = np.full((180, 320, 3), 40, np.uint8)
+    panel.set_detections(({"label": "person", "score": 0.9, "box": [0.1, 0.1, 0.5, 0.9]},))
+    panel.set_frame(frame)
+    assert _box_pixels(panel) == 0
+    panel.boxes_check.setChecked(True)
+    panel.set_frame(frame)
+    assert _box_pixels(panel) > 100
+    save_screenshot(panel, "live-panel-boxes")
+    panel.set_caption("A person came in, on the left.")
+    assert panel.scene_caption.text() == "A person came in, on the left."

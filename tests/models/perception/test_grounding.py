@@ -54,3 +54,21 @@ def test_plurals_and_singulars() -> None:
         "cups", "people", "buses", "knives", "cherries", "wine glasses"]
     assert [singular(w) for w in ("cups", "people", "mugs", "buses", "puppies", "glass")] == [
         "cup", "person", "cup", "bus", "dog", "wine glass"]
+
+
+def test_words_found_apart_on_a_tilted_sign_read_left_to_right() -> None:
+    from models.perception.ocr import reading_order
+
+    room = TextLine("Room", 0.9, (0.10, 0.42, 0.30, 0.52))
+    number = TextLine("204", 0.9, (0.35, 0.40, 0.50, 0.50))  # a little higher: the sign is tilted
+    below = TextLine("Staff only", 0.9, (0.10, 0.60, 0.50, 0.70))
+    assert [t.text for t in reading_order([below, number, room])] == ["Room", "204", "Staff only"]
+
+
+def test_a_page_of_text_is_called_one() -> None:
+    lines = tuple(TextLine(f"line {i} of a letter", 0.9, (0.1, 0.1 + 0.15 * i, 0.9, 0.2 + 0.15 * i))
+                  for i in range(4))
+    page = Scene((), (ImageClass("pill bottle", "bottle", 0.4),), lines)
+    assert ground(page, "What is in this picture?").answer.startswith("I see a page of text. The text in it reads")
+    sign = Scene((), (), lines[:1])
+    assert "page" not in ground(sign, "What is this?").answer
