@@ -13,7 +13,7 @@ from .encoded_video import EncodedVideo
 from .media import AudioData
 from .modality import Modality
 from .model_set import ModelSet
-from .perception import Scene, SceneTracker, is_world_drawing
+from .perception import Scene, SceneTracker
 from .pipeline import DecodeProgress, ModelEvent, ModelRequest, NextGPTPipeline
 from .profile import Profile, load_profile
 from .report import RoleReport, build_report
@@ -52,9 +52,7 @@ class AnyToAnyModel:
     def look(self, pixels: np.ndarray, read_text: bool = False) -> Scene | None:
         """What perception sees in one camera frame; None without a perception role, or for a
         synthetic-world drawing (the world encoder's to read). OCR only when `read_text`."""
-        if not self.can_see or is_world_drawing(pixels):
-            return None
-        return self.models.perceiver()(pixels, read_text=read_text, thorough=False)
+        return self.pipeline.eyes.scene_of(pixels, read_text=read_text, thorough=False)
 
     @staticmethod
     def scene_tracker() -> SceneTracker:

@@ -3,17 +3,17 @@ its projector), every other photo or frame to perception, whose words go into th
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .encoded_video import EncodedVideo
-from .media import AudioData, ImageData, VideoData
+from .media import ImageData, VideoData
 from .model_set import ModelSet
 from .perception import Grounding, Scene, ground, is_world_drawing
 
-log = logging.getLogger(__name__)
-Media = ImageData | AudioData | VideoData | EncodedVideo
+if TYPE_CHECKING:
+    from .pipeline import Media
 
 
 def picture_of(medium: Media) -> np.ndarray | None:
@@ -38,19 +38,23 @@ class Eyes:
     def can_see(self) -> bool:
         return self.models.has("perception")
 
+    def scene_of(self, pixels: np.ndarray, read_text: bool = True, thorough: bool = True) -> Scene | None:
+        """What perception sees in `pixels`; None without real eyes, or for a synthetic-world
+        drawing (the world encoder's to read)."""
+        if not self.can_see or is_world_drawing(pixels):
+            return None
+        return self.models.perceiver()(pixels, read_text=read_text, thorough=thorough)
+
     def look(self, media: list[Media]) -> tuple[list[Scene], list[Media]]:
         """What perception saw, one scene per medium it read, and the media left for the encoders."""
-        if not self.can_see:
-            return [], list(media)
         scenes, rest = [], []
         for medium in media:
             pixels = picture_of(medium)
-            if pixels is None or is_world_drawing(pixels):
-                if pixels is None and isinstance(medium, EncodedVideo):
-                    log.debug("a live window without its newest frame: the world encoder reads it")
+            scene = None if pixels is None else self.scene_of(pixels)
+            if scene is None:
                 rest.append(medium)
-                continue
-            scenes.append(self.models.perceiver()(pixels))
+            else:
+                scenes.append(scene)
         return scenes, rest
 
 

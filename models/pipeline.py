@@ -162,7 +162,6 @@ class NextGPTPipeline:
         with torch.inference_mode():
             return projector(features.unsqueeze(0).to(projector.device, projector.dtype))[0]
 
-
     def _decode(
         self,
         signal: SignalStates,

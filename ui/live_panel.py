@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QImage, QKeyEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -334,13 +334,19 @@ class LivePanel(QWidget):
 
     def _draw_boxes(self, pixmap: QPixmap) -> None:
         painter = QPainter(pixmap)
-        painter.setPen(QPen(QColor(BOX_COLOUR), 2))
         width, height = pixmap.width(), pixmap.height()
+        metrics = painter.fontMetrics()
         for detection in self._detections:
             left, top, right, bottom = detection["box"]
             x, y = round(left * width), round(top * height)
+            painter.setPen(QPen(QColor(BOX_COLOUR), 2))
             painter.drawRect(x, y, round((right - left) * width), round((bottom - top) * height))
-            painter.drawText(x + 3, max(12, y + 12), f"{detection['label']} {float(detection['score']):.0%}")
+            label = f"{detection['label']} {float(detection['score']):.0%}"
+            tag = metrics.boundingRect(label).adjusted(-3, -1, 3, 1)
+            tag.moveTopLeft(QPoint(x, max(0, y - tag.height()) if y >= tag.height() else y))
+            painter.fillRect(tag, QColor(BOX_COLOUR))
+            painter.setPen(QColor("#000000"))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
         painter.end()
 
     def clear_frame(self, text: str = NO_CAMERA_TEXT) -> None:
