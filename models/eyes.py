@@ -10,7 +10,7 @@ import numpy as np
 from .encoded_video import EncodedVideo
 from .media import ImageData, VideoData
 from .model_set import ModelSet
-from .perception import Grounding, Scene, ground, is_world_drawing
+from .perception import Grounding, Scene, ground, is_world_drawing, needs_text
 
 if TYPE_CHECKING:
     from .pipeline import Media
@@ -45,12 +45,14 @@ class Eyes:
             return None
         return self.models.perceiver()(pixels, read_text=read_text, thorough=thorough)
 
-    def look(self, media: list[Media]) -> tuple[list[Scene], list[Media]]:
-        """What perception saw, one scene per medium it read, and the media left for the encoders."""
+    def look(self, media: list[Media], question: str = "") -> tuple[list[Scene], list[Media]]:
+        """What perception saw, one scene per medium it read, and the media left for the encoders.
+        Text is read only when the question may need it."""
         scenes, rest = [], []
+        read_text = needs_text(question)
         for medium in media:
             pixels = picture_of(medium)
-            scene = None if pixels is None else self.scene_of(pixels)
+            scene = None if pixels is None else self.scene_of(pixels, read_text=read_text)
             if scene is None:
                 rest.append(medium)
             else:

@@ -92,7 +92,7 @@ class NextGPTPipeline:
 
         # 1. look at every photo or camera frame the world encoder cannot read (perception);
         #    encode every other medium (frozen encoders) and project it into the LLM's space
-        scenes, media = self.eyes.look(request.media)
+        scenes, media = self.eyes.look(request.media, request.text)
         timings["perceive_ms"] = _ms_since(started)
         projected = [(modality_of(m), self._encode_and_project(m)) for m in media]
         timings["encode_ms"] = _ms_since(started) - timings["perceive_ms"]

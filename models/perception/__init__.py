@@ -6,7 +6,7 @@ assistant goes through perception, and the gate (`is_world_drawing`) decides whi
 from .classifier import ImageClass, ImageClassifier
 from .detector import Detection, ObjectDetector
 from .gate import is_world_drawing
-from .grounding import Grounding, ground
+from .grounding import Grounding, ground, needs_text
 from .ocr import TextLine, TextReader
 from .perceiver import Perceiver
 from .scene import Scene
@@ -14,5 +14,5 @@ from .tracker import SceneTracker
 
 __all__ = [
     "Detection", "Grounding", "ImageClass", "ImageClassifier", "ObjectDetector", "Perceiver", "Scene", "SceneTracker",
-    "TextLine", "TextReader", "ground", "is_world_drawing",
+    "TextLine", "TextReader", "ground", "is_world_drawing", "needs_text",
 ]

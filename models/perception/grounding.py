@@ -21,7 +21,8 @@ _COUNT = re.compile(r"\bhow many (\w+(?: \w+)?)", re.I)
 _PRESENCE = re.compile(rf"\b(?:is|are) there {_ARTICLE}(\w+(?: \w+)?)|\b(?:do|can) you see {_ARTICLE}(\w+(?: \w+)?)",
                        re.I)
 _WHERE = re.compile(rf"\bwhere (?:is|are) {_ARTICLE}(\w+(?: \w+)?)", re.I)
-_READ = re.compile(r"\b(?:say|says|read|written|writing|text|sign|label|caption|words?)\b", re.I)
+_TEXT_WORDS = frozenset({"text", "writing", "word", "sign", "label", "caption", "letter", "number"})
+_READ = re.compile(r"\b(?:say|says|read|written|writing|texts?|signs?|labels?|captions?|words?)\b", re.I)
 _WHAT = re.compile(
     r"\b(?:what(?:'s| is| do you see| can you see| are you looking at)|describe|tell me about|"
     r"what (?:is|are) (?:in|on|this|that|these|those)|who is|what do you see)\b", re.I)
@@ -81,17 +82,24 @@ def _read(scene: Scene) -> str:
     return "I can't read any text in it."
 
 
+def needs_text(question: str) -> bool:
+    """Whether answering `question` may need the text in the picture: not for is there / how
+    many / where (OCR is the slowest part of looking, a doorbell's "is there a person?" skips it)."""
+    asks_fact = _COUNT.search(question) or _PRESENCE.search(question) or _WHERE.search(question)
+    return not asks_fact or bool(_READ.search(question))
+
+
 def ground(scene: Scene, question: str) -> Grounding:
     """The grounding of one picture for `question`."""
     context = f"In the picture: {scene.describe()}"
     if not question.strip():
         return Grounding(context, scene.describe(say_no_text=False))
-    if match := _COUNT.search(question):
-        return Grounding(context, _count(scene, _label(match.group(1), scene)))
-    if match := _PRESENCE.search(question):
-        return Grounding(context, _presence(scene, _label(match.group(1) or match.group(2), scene)))
-    if match := _WHERE.search(question):
-        return Grounding(context, _where(scene, _label(match.group(1), scene)))
+    for pattern, answer in ((_COUNT, _count), (_PRESENCE, _presence), (_WHERE, _where)):
+        if match := pattern.search(question):
+            label = _label(next(group for group in match.groups() if group), scene)
+            if label in _TEXT_WORDS:  # "is there any text?": a question about what it says
+                break
+            return Grounding(context, answer(scene, label))
     if _READ.search(question) and scene.read_text:
         return Grounding(context, _read(scene))
     if _WHAT.search(question):

@@ -33,6 +33,8 @@ def test_where_and_what_it_says() -> None:
     assert ground(scene, "Where is the dog?").answer == "The dog is on the right."
     assert ground(scene, "What does the sign say?").answer == 'It says "OPEN 24 HOURS".'
     assert ground(_scene(("dog", 0.4)), "What does the sign say?").answer == "I can't read any text in it."
+    assert ground(scene, "Is there any text on it?").answer == 'It says "OPEN 24 HOURS".'
+    assert ground(scene, "Are there any signs?").answer == 'It says "OPEN 24 HOURS".'
 
 
 def test_what_is_in_it_names_the_classifier_kind_when_nothing_is_detected() -> None:
@@ -72,3 +74,13 @@ def test_a_page_of_text_is_called_one() -> None:
     assert ground(page, "What is in this picture?").answer.startswith("I see a page of text. The text in it reads")
     sign = Scene((), (), lines[:1])
     assert "page" not in ground(sign, "What is this?").answer
+
+
+def test_text_is_read_only_for_questions_that_may_need_it() -> None:
+    from models.perception import needs_text
+
+    assert not needs_text("Is there a person?") and not needs_text("How many cups are there?")
+    assert not needs_text("Where is the dog?")
+    for question in ("What does the sign say?", "What is in this picture?", "Is it cute?", "",
+                     "Is there any text on the box?"):
+        assert needs_text(question), question
