@@ -18,7 +18,8 @@ def run_app(profile: str | None = None, data: Path | None = None) -> int:
     settings = load_settings()
     folder = data or (Path(settings.data_folder) if settings.data_folder else None)
     bridge = EngineBridge(profile or settings.profile, folder, speak=settings.speech,
-                          keep_days=settings.keep_history_days, mqtt=settings.mqtt)
+                          keep_days=settings.keep_history_days, mqtt=settings.mqtt,
+                          keep_media_days=settings.keep_media_days)
     window = MainWindow(bridge, settings)
     window.show()
     bridge.start()

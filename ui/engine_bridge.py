@@ -39,10 +39,11 @@ class EngineBridge(QObject):
     level = Signal(float)  # microphone RMS, 0..1
 
     def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False,
-                 keep_days: int = 0, mqtt: Any = None) -> None:
+                 keep_days: int = 0, mqtt: Any = None, keep_media_days: int = 0) -> None:
         super().__init__()
         self.mqtt = mqtt  # MqttSettings: when enabled, the MQTT bridge serves devices from this engine too
         self.keep_days = keep_days  # conversations untouched this long are removed at start (0: keep all)
+        self.keep_media_days = keep_media_days  # media saved this long ago are removed at start (0: keep all)
         self.profile = profile
         self.data_dir = data_dir
         self.speak = speak
@@ -123,6 +124,9 @@ class EngineBridge(QObject):
             if self.keep_days > 0:
                 removed = self.runtime.history.prune(self.keep_days)
                 log.info("removed %d conversations older than %d days", removed, self.keep_days)
+            if self.keep_media_days > 0:
+                removed = self.runtime.history.prune_media(self.keep_media_days)
+                log.info("removed %d media files older than %d days", removed, self.keep_media_days)
             self.opened.emit(self.runtime.history)
             await self.runtime.start()
             self._player = SpeechPlayer() if self.speak else None

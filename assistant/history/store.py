@@ -350,6 +350,18 @@ class History:
             self._remove_media(conversation_id)
         return len(old)
 
+    def prune_media(self, older_than_days: float) -> int:
+        """Delete the media files saved more than ``older_than_days`` days ago, keeping the
+        conversations and their words; return how many went."""
+        cutoff = time.time() - older_than_days * 86400.0
+        with self._write(durable=True) as db:
+            old = db.execute("SELECT id, path FROM media WHERE created < ?", (cutoff,)).fetchall()
+            db.executemany("DELETE FROM media WHERE id = ?", [(media_id,) for media_id, _ in old])
+        for _, path in old:
+            with suppress(OSError):
+                (self.media_dir / path).unlink(missing_ok=True)
+        return len(old)
+
     # reply events -------------------------------------------------------------------------------
 
     def record(self, event: frames.ReplyEvent) -> MediaRecord | None:

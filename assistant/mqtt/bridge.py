@@ -13,7 +13,7 @@ import logging
 import re
 import socket
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -98,21 +98,35 @@ class ReplyAddress:
 
 
 class RateLimiter:
-    """At most `per_minute` events per key in any rolling 60 seconds."""
+    """At most `per_minute` events per key in any rolling 60 seconds. Keys idle for a minute are
+    forgotten, and at most `max_keys` are kept (the longest idle go first), so a flood of made-up
+    device ids cannot grow memory without bound."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000) -> None:
         self.per_minute = per_minute
+        self.max_keys = max_keys
         self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # least recently active first
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
     def allow(self, key: str) -> bool:
         now = self._clock()
+        while self._seen:  # forget whoever has been quiet for a minute
+            oldest = next(iter(self._seen.values()))
+            if oldest and now - oldest[-1] < 60.0:
+                break
+            self._seen.popitem(last=False)
         seen = self._seen.setdefault(key, deque())
+        self._seen.move_to_end(key)
         while seen and now - seen[0] >= 60.0:
             seen.popleft()
         if len(seen) >= self.per_minute:
             return False
         seen.append(now)
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
         return True
 
 

@@ -271,6 +271,23 @@ def test_prune_removes_old_conversations_and_their_media(history: History) -> No
     assert history.prune(30) == 0
 
 
+def test_prune_media_removes_old_files_and_keeps_the_words(history: History) -> None:
+    conversation = history.new_conversation("kept")
+    history.start_turn(conversation, "t1", "draw a red circle")
+    old_file = history.save_media("t1", "output", "image", image()).path
+    new_file = history.save_media("t1", "input", "image", image()).path
+    history.finish_turn("t1", "done")
+    with sqlite3.connect(history.db_path) as raw:
+        raw.execute("UPDATE media SET created = created - 10 * 86400 WHERE path = ?",
+                    (old_file.relative_to(history.media_dir).as_posix(),))
+    raw.close()
+    assert history.prune_media(7) == 1
+    assert not old_file.exists() and new_file.exists()
+    [turn] = history.turns(conversation)
+    assert turn.user_text == "draw a red circle" and [m.path for m in turn.media] == [new_file]
+    assert history.prune_media(7) == 0
+
+
 # errors and database setup ------------------------------------------------------------------------------
 
 
