@@ -108,6 +108,8 @@ class Engine:
         self._workers: list[asyncio.Task[None]] = []
         self._device = ThreadPoolExecutor(self.config.workers, thread_name_prefix="model")
         self._voice = ThreadPoolExecutor(1, thread_name_prefix="tts")
+        # history writes (PNG, WAV, H.264 encoding, SQLite) in submission order, off the event loop
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="history")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # lifecycle --------------------------------------------------------------------------------
@@ -126,6 +128,7 @@ class Engine:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._device.shutdown(wait=True, cancel_futures=True)
         self._voice.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True)
 
     async def __aenter__(self) -> Engine:
         await self.start()
@@ -190,17 +193,12 @@ class Engine:
             finally:
                 self._running.discard(job.turn.id)
                 self._jobs.pop(job.turn.id, None)
-                job.stream._put(_END)
+                self._deliver(job, _END)
 
     async def _run(self, job: _Job) -> None:
         turn = job.turn
         if self.history is not None and turn.conversation_id:
-            self.history.start_turn(turn.conversation_id, turn.id, turn.text, turn.transcript,
-                                    sorted(turn.want) if turn.want is not None else None)
-            for medium in turn.media:  # what the user gave, so a resumed conversation shows it
-                kind = _INPUT_KINDS.get(type(medium))
-                if kind is not None:
-                    self.history.save_media(turn.id, "input", kind, medium)
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._start_turn, turn)
         if job.stop.is_set():
             self._finish_interrupted(job)
             return
@@ -239,6 +237,16 @@ class Engine:
         job.timings["model_ms"] = round(job.model_ms, 1)
         job.timings["engine_total_ms"] = _ms_since(job.submitted)
         self._emit(job, TurnDone(turn.id, dict(job.timings), status=status))
+
+    def _start_turn(self, turn: Turn) -> None:
+        """Records the turn and what the user gave, so a resumed conversation shows it (writer thread)."""
+        assert self.history is not None and turn.conversation_id is not None
+        self.history.start_turn(turn.conversation_id, turn.id, turn.text, turn.transcript,
+                                sorted(turn.want) if turn.want is not None else None)
+        for medium in turn.media:
+            kind = _INPUT_KINDS.get(type(medium))
+            if kind is not None:
+                self.history.save_media(turn.id, "input", kind, medium)
 
     def _fail(self, job: _Job, code: str, message: str) -> None:
         """Every turn's stream ends with TurnDone, even when the turn failed before the model ran."""
@@ -317,15 +325,31 @@ class Engine:
         if job.stop.is_set() and isinstance(event, (TextDelta, SpeechOutput, MediaOutput, DecoderProgress)):
             return  # nothing more of an interrupted answer reaches the user
         self._stamp_latency(job, event)
-        if self.history is not None and job.turn.conversation_id:
-            try:
-                saved = self.history.record(event)
-            except Exception:  # a full disk must not end the answer; the log says what was lost
-                log.exception("could not save %s of turn %s to history", type(event).__name__, job.turn.id)
-                saved = None
-            if saved is not None and isinstance(event, (MediaOutput, SpeechOutput)):
-                event = dataclasses.replace(event, path=str(saved.path))
-        job.stream._put(event)
+        self._deliver(job, event)
+
+    def _deliver(self, job: _Job, event: ReplyEvent | object) -> None:
+        """Puts `event` on the turn's stream; with history, after the writer thread recorded it (media
+        with the path it was saved at). The writer is one thread, so events keep their order."""
+        if self.history is None or not job.turn.conversation_id:
+            job.stream._put(event)
+            return
+        assert self._loop is not None
+        written = self._loop.run_in_executor(self._writer, self._record, job.turn.id, event)
+        written.add_done_callback(lambda done: job.stream._put(done.result()))
+
+    def _record(self, turn_id: str, event: ReplyEvent | object) -> ReplyEvent | object:
+        """Saves one event to history (writer thread); returns it, with the saved path for media."""
+        if not isinstance(event, ReplyEvent):
+            return event  # the stream's end: it waits for every write before it
+        assert self.history is not None
+        try:
+            saved = self.history.record(event)
+        except Exception:  # a full disk must not end the answer; the log says what was lost
+            log.exception("could not save %s of turn %s to history", type(event).__name__, turn_id)
+            return event
+        if saved is not None and isinstance(event, (MediaOutput, SpeechOutput)):
+            return dataclasses.replace(event, path=str(saved.path))
+        return event
 
     @staticmethod
     def _stamp_latency(job: _Job, event: ReplyEvent) -> None:

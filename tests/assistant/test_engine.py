@@ -130,3 +130,38 @@ async def test_a_turn_history_refuses_still_ends_with_an_error(tiny_model, tmp_p
         after = await collect(engine.submit(Turn(text="hello", want=frozenset({"text"}))))
         assert after[-1].status == "done"
     history.close()
+
+
+async def test_history_writes_run_off_the_event_loop_and_keep_the_order(tiny_model, tmp_path):
+    import threading
+
+    import numpy as np
+
+    from assistant.history import History
+    from models import ImageData
+
+    history = History(tmp_path / "data")
+    conversation = history.new_conversation()
+    threads: list[str] = []
+    record, save_media = history.record, history.save_media
+
+    def watched(function):
+        def call(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            return function(*args, **kwargs)
+        return call
+
+    history.record, history.save_media = watched(record), watched(save_media)
+    turn = Turn(text="make a video", media=(ImageData(np.zeros((8, 8, 3), np.uint8)),),
+                want=frozenset({"video", "speech"}), conversation_id=conversation)
+    async with Engine(tiny_model, history=history) as engine:
+        events = await collect(engine.submit(turn))
+    loop_thread = threading.current_thread().name
+    assert threads and loop_thread not in threads and set(threads) == {"history_0"}
+    media = [e for e in events if isinstance(e, MediaOutput)]
+    assert media and all(e.path for e in media)  # delivered after they were saved
+    assert isinstance(events[0], Accepted) and isinstance(events[-1], TurnDone)
+    assert events.index(media[0]) > max(i for i, e in enumerate(events) if isinstance(e, DecoderProgress))
+    [saved] = history.turns(conversation)
+    assert saved.status == "done" and {m.role for m in saved.media} == {"input", "output"}
+    history.close()
