@@ -47,19 +47,6 @@ class AudioChunk(Frame):
 
 
 @dataclass(frozen=True)
-class UserText(Frame):
-    text: str
-
-
-@dataclass(frozen=True)
-class MediaInput(Frame):
-    """A file or payload the user attached, already decoded."""
-
-    media: Media
-    name: str = ""
-
-
-@dataclass(frozen=True)
 class Utterance(Frame):
     """A stretch of speech cut out of the microphone stream by VAD."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
 
 from .modality import Modality
 
@@ -207,11 +207,9 @@ class SignalLLM:
 
 
 def _penalise(logits: torch.Tensor, seen: list[int], penalty: float) -> torch.Tensor:
-    """CTRL's repetition penalty: tokens already said become less likely (small models loop without it)."""
+    """CTRL's repetition penalty (transformers' own processor): tokens already said become less
+    likely (small models loop without it)."""
     if penalty == 1.0 or not seen:
         return logits
-    ids = torch.tensor(sorted(set(seen)), device=logits.device)
-    chosen = logits[ids]
-    logits = logits.clone()
-    logits[ids] = torch.where(chosen > 0, chosen / penalty, chosen * penalty)
-    return logits
+    ids = torch.tensor([seen], device=logits.device)
+    return RepetitionPenaltyLogitsProcessor(penalty)(ids, logits.unsqueeze(0))[0]

@@ -149,12 +149,13 @@ class EngineBridge(QObject):
         """The MQTT bridge inside the app (Settings → MQTT bridge): devices share this engine."""
         if self.mqtt is None or not self.mqtt.enabled:
             return None
-        from assistant.mqtt import BridgeConfig, MqttBridge
+        from assistant.mqtt import BridgeConfig, MqttBridge, read_password_file
+        from models import InputError
 
         try:
-            password = Path(self.mqtt.password_file).read_text().strip() if self.mqtt.password_file else None
-        except OSError as error:
-            self.event.emit(SourceStatus("mqtt", "error", f"cannot read the MQTT password file: {error}"))
+            password = read_password_file(self.mqtt.password_file) if self.mqtt.password_file else None
+        except InputError as error:
+            self.event.emit(SourceStatus("mqtt", "error", str(error)))
             return None
         config = BridgeConfig(host=self.mqtt.host, port=self.mqtt.port, prefix=self.mqtt.prefix,
                               username=self.mqtt.username or None, password=password,

@@ -11,7 +11,7 @@ from pathlib import Path
 from models import AnyToAnyModel, InputError
 
 from ..engine import Engine, EngineConfig
-from ..mqtt import BridgeConfig, MqttBridge
+from ..mqtt import BridgeConfig, MqttBridge, read_password_file
 
 log = logging.getLogger(__name__)
 SERVE_QUEUE = 256  # a fleet's requests wait for the model rather than bounce as busy; beyond this they do
@@ -44,12 +44,7 @@ def run_serve(
 ) -> int:
     """Serves MQTT requests until Ctrl-C (or SIGTERM); returns the exit code. Raises InputError for bad options."""
     host, port = parse_broker(broker)
-    password = None
-    if password_file is not None:
-        try:
-            password = Path(password_file).read_text().rstrip("\r\n")
-        except OSError as error:
-            raise InputError(f"cannot read --password-file: {error}") from None
+    password = read_password_file(password_file) if password_file is not None else None
     config = BridgeConfig(host=host, port=port, prefix=prefix, client_id=client_id, username=username,
                           password=password, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
                           allow_devices=set(allow) if allow else None, share_group=share_group,

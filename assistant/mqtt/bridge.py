@@ -17,12 +17,14 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from models import InputError
 from models.media import encode_png
 
 from ..engine import Engine
@@ -95,6 +97,15 @@ class ReplyAddress:
 
     topic: str
     correlation: bytes | None = None
+
+
+def read_password_file(path: str | Path) -> str:
+    """The broker password kept in `path`: the file's text less its line ending (spaces are part
+    of a password, so they stay). Raises InputError saying what could not be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read the MQTT password file {path}: {error}") from None
 
 
 class RateLimiter:

@@ -1,56 +1,19 @@
 """Live sessions from real files played in real time: a generated video as the camera, speech
 made with espeak-ng as the microphone, the real Whisper tiny.en and Silero VAD."""
 
-import subprocess
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
-import soundfile
 
 from assistant.capture import AudioFileSource, VideoFileSource
 from assistant.engine import Engine
 from assistant.frames import FinalText, Interruption, Transcript, Turn, TurnDone
 from assistant.history import History
 from assistant.live import LiveConfig, LiveSession
-from models import AnyToAnyModel, EncodedVideo, read_audio
+from models import AnyToAnyModel, EncodedVideo
+from tests.clips import make_speech, make_video, slow_video_profile
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
-
-
-def make_video(path: Path, seconds: float, fps: int = 10) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for i in range(int(seconds * fps)):
-            pixels = np.full((64, 64, 3), (i * 7) % 255, np.uint8)
-            pixels[20:40, 20:40] = (220, 40, 40)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
-
-
-def make_speech(path: Path, pieces: list[str | float]) -> Path:
-    """Text pieces spoken by espeak-ng, numbers as seconds of silence between them."""
-    parts = []
-    for piece in pieces:
-        if isinstance(piece, float):
-            parts.append(np.zeros(int(16000 * piece), np.float32))
-        else:
-            clip = path.with_suffix(".part.wav")
-            subprocess.run(["espeak-ng", "-s", "160", "-w", str(clip), piece], check=True)
-            parts.append(read_audio(clip).samples)
-    soundfile.write(path, np.concatenate(parts), 16000)
-    return path
-
-
-def slow_video_profile(saved: Path, steps: int) -> Path:
-    """The saved tiny profile with a video decoder slow enough to be talked over."""
-    head, video = saved.read_text().split("[video_decoder]")
-    target = saved.with_name("tiny-slow-video.toml")
-    target.write_text(head + "[video_decoder]" + video.replace("steps = 2", f"steps = {steps}", 1))
-    return target
 
 
 async def test_a_spoken_question_with_the_camera_on_gets_a_reply(tiny_saved_profile: Path, tmp_path: Path):

@@ -3,8 +3,6 @@ see?" answers from what is in front of the camera now (real photos played as the
 
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 import pytest
 
@@ -13,21 +11,8 @@ from assistant.capture.video_file import VideoFileSource
 from assistant.engine import Engine
 from assistant.frames import FinalText, SceneChange, SceneSeen, SpeechOutput, Turn
 from assistant.live import LiveConfig, LiveSession
-from tests.assistant.test_live import make_speech
+from tests.clips import make_speech, photo_video
 from tests.photos import photo
-
-
-def photo_video(path: Path, scenes: list[tuple[str, float]], fps: int = 10) -> Path:
-    """A 320×240 clip showing each named photo for its seconds, in turn."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for name, seconds in scenes:
-            pixels = cv2.resize(photo(name), (320, 240), interpolation=cv2.INTER_AREA)
-            for _ in range(int(seconds * fps)):
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
 
 
 @pytest.mark.asyncio

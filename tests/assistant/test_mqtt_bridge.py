@@ -298,7 +298,7 @@ async def test_requests_sent_while_the_bridge_is_away_are_answered_when_it_retur
 async def test_a_request_accepted_before_a_broker_restart_is_answered_after_it(
         serve, mosquitto: Broker, tiny_saved_profile: Path):
     from models import AnyToAnyModel
-    from tests.assistant.test_live import slow_video_profile
+    from tests.clips import slow_video_profile
 
     slow = AnyToAnyModel.from_profile(slow_video_profile(tiny_saved_profile, steps=60))
     bridge = await serve(model=slow, client_id="bridge-restart")

@@ -161,3 +161,14 @@ async def test_a_required_client_certificate(tls_broker, certs, tiny_model):
                                     tls_key=str(certs / "client.key")))
         replies = await ask(port, "hall", {"text": "hi"}, tls_params=_tls(certs, with_client_cert=True))
     assert [r["type"] for r in replies] == ["accepted", "text", "done"]
+
+
+def test_the_password_file_is_read_one_way_everywhere(tmp_path: Path):
+    from assistant.mqtt import read_password_file
+    from models import InputError
+
+    kept = tmp_path / "password"
+    kept.write_text(" s3cret with spaces \r\n")
+    assert read_password_file(kept) == " s3cret with spaces "  # the line ending goes, spaces stay
+    with pytest.raises(InputError, match="cannot read the MQTT password file"):
+        read_password_file(tmp_path / "missing")

@@ -69,3 +69,12 @@ def test_should_stop_cancels_generation(llm: SignalLLM):
     calls = iter([False, False, True])
     with pytest.raises(GenerationCancelled):
         list(llm.stream(prompt, allowed=set(), max_new_tokens=50, should_stop=lambda: next(calls)))
+
+
+def test_the_repetition_penalty_makes_said_tokens_less_likely():
+    from models.signal_llm import _penalise
+
+    logits = torch.tensor([2.0, -2.0, 1.0, 0.5])
+    penalised = _penalise(logits, [0, 1, 1], 2.0)
+    assert penalised.tolist() == [1.0, -4.0, 1.0, 0.5]  # positive halved, negative doubled, others kept
+    assert torch.equal(_penalise(logits, [0], 1.0), logits) and torch.equal(_penalise(logits, [], 2.0), logits)

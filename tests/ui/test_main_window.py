@@ -10,7 +10,7 @@ import soundfile
 from PIL import Image
 
 from assistant.frames import DecoderProgress, MediaOutput, TextDelta, Turn, TurnDone
-from tests.assistant.test_live import make_video, slow_video_profile
+from tests.clips import make_video, slow_video_profile
 from ui.engine_bridge import EngineBridge
 from ui.main_window import MainWindow
 from ui.settings_store import Settings, load_settings, save_settings
