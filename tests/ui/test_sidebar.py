@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import sqlite3
 from datetime import datetime
 
 import pytest
@@ -20,10 +20,11 @@ def history(tmp_path):
 
 def make_conversations(history: History, *titles: str) -> list[str]:
     """Conversations with these titles, each updated after the one before (the last is the newest)."""
-    ids = []
-    for title in titles:
-        ids.append(history.new_conversation(title))
-        time.sleep(0.002)  # distinct update times
+    ids = [history.new_conversation(title) for title in titles]
+    with sqlite3.connect(history.db_path) as raw:  # distinct update times, a second apart, all in the past
+        raw.executemany("UPDATE conversations SET updated = updated - ? WHERE id = ?",
+                        [(float(len(ids) - i), conversation) for i, conversation in enumerate(ids)])
+    raw.close()
     return ids
 
 
