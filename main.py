@@ -226,12 +226,16 @@ def main(argv: list[str] | None = None) -> int:
             from assistant.cli.eval_command import run_eval
 
             return run_eval(args.suite, args.profile, args.world, args.limit, args.json)
-        if args.command in (None, "app") and _has_display():
-            from ui.app import run_app
+        if args.command in (None, "app"):
+            from ui.display_check import display_problem
 
-            return run_app(getattr(args, "profile", None), getattr(args, "data", None))
-        if args.command is None:
-            print("No display found: starting the conversation in the terminal instead.", file=sys.stderr)
+            problem = display_problem() if _has_display() else "no display found"
+            if not problem:
+                from ui.app import run_app
+
+                return run_app(getattr(args, "profile", None), getattr(args, "data", None))
+            print(f"The window cannot open ({problem}): starting the conversation in the terminal instead.",
+                  file=sys.stderr)
         from assistant.cli.chat import run_chat
 
         return run_chat(getattr(args, "profile", None) or "local")

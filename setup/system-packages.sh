@@ -7,6 +7,10 @@ packages=(
   espeak-ng       # speech clips made by the tests
   libpulse0       # QtMultimedia (the inline audio and video players) fails to load without it
   mosquitto       # the MQTT tests start a real broker
+  # Qt's xcb platform plugin (the desktop window on X11): without them `make run` aborts with
+  # "Could not load the Qt platform plugin xcb"
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-render-util0
+  libxcb-image0 libxcb-shape0 libxcb-randr0
 )
 missing=()
 for package in "${packages[@]}"; do
