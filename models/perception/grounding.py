@@ -22,6 +22,9 @@ _PRESENCE = re.compile(rf"\b(?:is|are) there {_ARTICLE}(\w+(?: \w+)?)|\b(?:do|ca
                        re.I)
 _WHERE = re.compile(rf"\bwhere (?:is|are) {_ARTICLE}(\w+(?: \w+)?)", re.I)
 _TEXT_WORDS = frozenset({"text", "writing", "word", "sign", "label", "caption", "letter", "number"})
+#: Words that name no thing to look for ("where are you?", "is there anything?").
+_NOT_THINGS = frozenset({"you", "it", "he", "she", "they", "we", "i", "me", "this", "that", "there", "here",
+                         "anything", "something", "thing", "everything"})
 _READ = re.compile(r"\b(?:say|says|read|written|writing|texts?|signs?|labels?|captions?|words?)\b", re.I)
 _WHAT = re.compile(
     r"\b(?:what(?:'s| is| do you see| can you see| are you looking at)|describe|tell me about|"
@@ -99,6 +102,8 @@ def ground(scene: Scene, question: str) -> Grounding:
             label = _label(next(group for group in match.groups() if group), scene)
             if label in _TEXT_WORDS:  # "is there any text?": a question about what it says
                 break
+            if label in _NOT_THINGS:  # "is there anything?": a question about what is in it
+                return Grounding(context, scene.describe(say_no_text=False))
             return Grounding(context, answer(scene, label))
     if _READ.search(question) and scene.read_text:
         return Grounding(context, _read(scene))

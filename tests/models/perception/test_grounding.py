@@ -45,6 +45,13 @@ def test_what_is_in_it_names_the_classifier_kind_when_nothing_is_detected() -> N
     assert "might be a drilling platform or a missile" in ground(unsure, "What's this?").answer
 
 
+def test_questions_that_name_no_thing_are_not_answered_with_one() -> None:
+    scene = _scene(("dog", 0.4))
+    for question in ("Is there anything here?", "Do you see something?"):
+        assert ground(scene, question).answer == "I see a dog (in the centre)."
+    assert "you" not in ground(scene, "Where are you?").answer
+
+
 def test_open_questions_go_to_the_llm_with_the_description() -> None:
     grounding = ground(_scene(("cat", 0.4)), "Is it cute?")
     assert grounding.answer == ""
