@@ -38,7 +38,8 @@ class GenerationScope:
         quoted = [f'"{w}"' for w in unknown[:4]]
         named = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         return (f"I can't make {named} offline. {self.summary} "
-                "With a GPU, the full profile (Stable Diffusion, AudioLDM, Zeroscope) makes anything you describe.")
+                "Drawing anything needs a GPU and the full profile's real decoders (Stable Diffusion, AudioLDM, "
+                "Zeroscope).")
 
 
 ANYTHING = GenerationScope(None)
