@@ -26,7 +26,8 @@ class VideoWindow:
                  on_scene: Callable[[Frame], None] | None = None):
         self.model = model
         self.on_scene = on_scene
-        self.tracker = model.scene_tracker() if model.can_see else None
+        # frames are looked at only with real eyes and someone to tell what they saw
+        self.tracker = model.scene_tracker() if model.can_see and on_scene is not None else None
         self.run_on_device = run_on_device
         self.interval = 1.0 / sample_fps
         self.sample_fps = sample_fps

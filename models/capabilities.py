@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .model_set import ModelSet
+from .wording import in_words
 
 _ASKS = re.compile(
     r"\b(?:what (?:can|could) (?:you|i) (?:do|ask)|what are you (?:able|capable)|what do you do|"
@@ -30,9 +31,9 @@ def capabilities(models: ModelSet) -> str:
     makes = [name for name, modality in (("images", "image"), ("sounds", "audio"), ("short videos", "video"))
              if models.has(f"{modality}_decoder")]
     if makes:
-        can.append("make " + ", ".join(makes[:-1]) + (" and " if len(makes) > 1 else "") + makes[-1])
-    answer = "I can " + ", ".join(can[:-1]) + (", and " if len(can) > 1 else "") + can[-1] + "."
-    scope = models.generation_scope()
+        can.append("make " + in_words(makes))
+    answer = "I can " + in_words(can, serial_comma=True) + "."
+    scope = models.generation_scope
     if scope.summary:
         answer += " " + scope.summary
     if models.has("perception"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .wording import in_words
+
 #: A request to make something: "draw", "paint", "show me a picture of", "animate", "play a sound"...
 _MAKE = re.compile(
     r"\b(?:draw|paint|sketch|illustrate|animate|"
@@ -35,8 +37,7 @@ class GenerationScope:
         return list(dict.fromkeys(w for w in asked if w not in self.words and w not in _NEUTRAL and len(w) > 1))
 
     def decline(self, unknown: list[str]) -> str:
-        quoted = [f'"{w}"' for w in unknown[:4]]
-        named = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        named = in_words((f'"{w}"' for w in unknown[:4]), "or")
         return (f"I can't make {named} offline. {self.summary} "
                 "Drawing anything needs a GPU and the full profile's real decoders (Stable Diffusion, AudioLDM, "
                 "Zeroscope).")
@@ -49,12 +50,8 @@ def world_scope() -> GenerationScope:
     from .world.attributes import COLOURS, DIRECTIONS, PATTERNS, PITCHES, SHAPES
     from .world.vocabulary import world_words
 
-    def listed(words: object) -> str:
-        items = list(words)
-        return ", ".join(items[:-1]) + " or " + items[-1]
-
     summary = (f"My offline image, sound and video models know only a small synthetic world: "
-               f"{listed(s + 's' for s in SHAPES)} in {listed(COLOURS)}, still or moving {listed(DIRECTIONS)}, and "
-               f"{listed(PITCHES)} tones, {listed(PATTERNS)}. Try \"draw a red circle\", \"animate a blue "
-               f"square moving left\" or \"play a high pulsing tone\".")
+               f"{in_words((s + 's' for s in SHAPES), 'or')} in {in_words(COLOURS, 'or')}, still or moving "
+               f"{in_words(DIRECTIONS, 'or')}, and {in_words(PITCHES, 'or')} tones, {in_words(PATTERNS, 'or')}. "
+               "Try \"draw a red circle\", \"animate a blue square moving left\" or \"play a high pulsing tone\".")
     return GenerationScope(world_words(), summary)

@@ -318,6 +318,7 @@ class ModelSet:
 
         return self._once("vad", load)
 
+    @cached_property
     def generation_scope(self) -> GenerationScope:
         """What the decoders can make: `scope = "world"` on a decoder role limits it to the world."""
         from .generation_scope import ANYTHING, world_scope

@@ -152,8 +152,9 @@ class NextGPTPipeline:
     def _direct_answer(self, text: str) -> str:
         if asks_what_it_can_do(text):
             return capabilities(self.models)
-        unknown = self.models.generation_scope().beyond(text)
-        return self.models.generation_scope().decline(unknown) if unknown else ""
+        scope = self.models.generation_scope
+        unknown = scope.beyond(text)
+        return scope.decline(unknown) if unknown else ""
 
     def _encode_and_project(self, media: Media) -> torch.Tensor:
         modality = modality_of(media)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..wording import in_words
 from .classifier import ImageClass
 from .detector import Detection
 from .labels import plural
@@ -152,9 +153,7 @@ class Scene:
 
     def summary(self) -> str:
         """What is in it in a sentence or two, "" when nothing was recognised."""
-        things = self.things()
-        listed = "" if not things else things[0] if len(things) == 1 else \
-            ", ".join(things[:-1]) + " and " + things[-1]
+        listed = in_words(self.things())
         return " ".join(part for part in (f"I see {listed}." if listed else "", self.looks()) if part)
 
     def text_sentence(self, say_no_text: bool = True) -> str:
