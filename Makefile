@@ -18,12 +18,13 @@ setup: system $(STAMP)
 run: setup
 	$(PY) main.py
 
-test: setup
-	$(VENV)/bin/ruff check .
+test: setup lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
+# ruff, and the layer table of DESIGN.md (import-linter: pyproject.toml [tool.importlinter])
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) -m bench.run_all

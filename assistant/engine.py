@@ -21,18 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from models import (
     AnyToAnyModel,
-    AudioData,
-    DecodeProgress,
+    DecoderStep,
+    EncodedVideo,
+    GeneratedText,
     GenerationCancelled,
-    ImageData,
     InputError,
     MediaResult,
     Modality,
     ModelRequest,
     ReplyDone,
-    VideoData,
+    kind_of,
 )
-from models import TextDelta as ModelTextDelta
 
 from .frames import (
     Accepted,
@@ -54,7 +53,6 @@ from .speech_queue import SentenceSplitter
 
 log = logging.getLogger(__name__)
 _END = object()
-_INPUT_KINDS = {ImageData: "image", AudioData: "audio", VideoData: "video"}  # a live window's features are not kept
 
 
 @dataclass
@@ -244,9 +242,8 @@ class Engine:
         self.history.start_turn(turn.conversation_id, turn.id, turn.text, turn.transcript,
                                 sorted(turn.want) if turn.want is not None else None)
         for medium in turn.media:
-            kind = _INPUT_KINDS.get(type(medium))
-            if kind is not None:
-                self.history.save_media(turn.id, "input", kind, medium)
+            if not isinstance(medium, EncodedVideo):  # a live window's features are not kept
+                self.history.save_media(turn.id, "input", kind_of(medium), medium)
 
     def _fail(self, job: _Job, code: str, message: str) -> None:
         """Every turn's stream ends with TurnDone, even when the turn failed before the model ran."""
@@ -272,12 +269,12 @@ class Engine:
         started = time.perf_counter()
         splitter = SentenceSplitter() if job.speech is not None else None
 
-        def progress(p: DecodeProgress) -> None:
+        def progress(p: DecoderStep) -> None:
             self._emit_threadsafe(job, DecoderProgress(turn_id, p.modality.value, p.step, p.total))
 
         try:
             for event in self.model.respond(request, should_stop=job.stop.is_set, on_progress=progress):
-                if isinstance(event, ModelTextDelta):
+                if isinstance(event, GeneratedText):
                     self._emit_threadsafe(job, TextDelta(turn_id, event.text))
                     for sentence in splitter.feed(event.text) if splitter else []:
                         self._say_threadsafe(job, sentence)

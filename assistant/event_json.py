@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.media import MIME
+from models import MIME
 
 from .frames import (
     Accepted,

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models import AudioData, EncodedVideo, ImageData, VideoData
-
-Media = ImageData | AudioData | VideoData | EncodedVideo
+from models import AudioData, InputMedia, Media
 
 
 def new_id() -> str:
@@ -98,7 +96,7 @@ class Turn(Frame):
     """One user turn, ready for the model: words, media, and what the user wants back."""
 
     text: str = ""
-    media: tuple[Media, ...] = ()
+    media: tuple[InputMedia, ...] = ()
     want: frozenset[str] | None = None  # None: the model decides; else names from models.WANTABLE
     conversation_id: str | None = None
     transcript: str = ""

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from models import AnyToAnyModel, InputError, available_profiles
+from models import AnyToAnyModel, InputError, available_profiles  # InputError: what the UI catches
 
 from .engine import Engine, EngineConfig, ReplyStream
 from .frames import Turn

@@ -7,24 +7,27 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models import AnyToAnyModel, AudioData, MediaError, read_audio, read_image, read_video
+from models import (
+    SUFFIXES,
+    AnyToAnyModel,
+    AudioData,
+    Media,
+    MediaError,
+    kind_of_path,
+    read_audio,
+    read_image,
+    read_video,
+)
 
-from .frames import Media
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif"}
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
+__all__ = ["SUFFIXES", "PreparedInputs", "kind_of_path", "prepare_inputs", "read_attachment"]
+_READERS = {"image": read_image, "audio": read_audio, "video": read_video}
 
 
 def read_attachment(path: str | Path) -> Media:
     """A file decoded by its suffix (image, audio or video); an unknown suffix is tried as each."""
-    suffix = Path(path).suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return read_image(path)
-    if suffix in AUDIO_SUFFIXES:
-        return read_audio(path)
-    if suffix in VIDEO_SUFFIXES:
-        return read_video(path)
+    kind = kind_of_path(path)
+    if kind is not None:
+        return _READERS[kind](path)
     for reader in (read_image, read_video, read_audio):
         try:
             return reader(path)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models import AudioData
-from models.speech.vad import StreamingVad
+from models import AudioData, StreamingVad
 
 from .frames import AudioChunk, Frame, SpeechStarted, Utterance
 

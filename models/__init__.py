@@ -1,8 +1,9 @@
 """The NExT-GPT model: encoders, projectors, LLM with signal tokens, decoders, speech.
 
-The runtime imports only what this module exports. Media types, errors and modalities import at
-once; the model itself (torch, transformers, diffusers: seconds to import) on first use, so a
-window can open before them.
+The runtime's facade: `assistant` imports only what this module exports (`make lint` checks it).
+Media types and kinds, errors and modalities import at once; the model itself (torch,
+transformers, diffusers: seconds to import) on first use, so a window can open before them. The
+synthetic world's research code has its own facade, `models.world`, for the commands that use it.
 """
 
 from importlib import import_module
@@ -12,45 +13,52 @@ from .encoded_video import EncodedVideo
 from .errors import InputError, MediaError, ProfileError, WeightsMissingError
 from .media import (
     DEFAULT_LIMITS,
+    EXTENSION,
+    KINDS,
+    MIME,
+    SUFFIXES,
     AudioData,
     ImageData,
+    InputMedia,
+    Media,
     MediaLimits,
     VideoData,
+    encode,
+    encode_png,
+    encode_wav,
+    kind_of,
+    kind_of_path,
     read_audio,
     read_image,
     read_video,
+    stream_video,
     write_media,
 )
 from .modality import WANTABLE, Modality, parse_want
 
 _LAZY = {
     "AnyToAnyModel": ".any_to_any",
-    "DecodeProgress": ".pipeline", "MediaResult": ".pipeline", "ModelEvent": ".pipeline", "ModelRequest": ".pipeline",
-    "ReplyDone": ".pipeline", "SignalEmitted": ".pipeline", "TextDelta": ".pipeline",
+    "DecoderStep": ".pipeline", "MediaResult": ".pipeline", "ModelEvent": ".pipeline", "ModelRequest": ".pipeline",
+    "ReplyDone": ".pipeline", "SignalEmitted": ".pipeline", "GeneratedText": ".pipeline",
     "available_profiles": ".profile", "load_profile": ".profile",
     "RoleReport": ".report", "trainable_share": ".report",
-    "GenerationCancelled": ".signal_llm",
+    "GenerationCancelled": ".signal_llm", "StreamingVad": ".speech.vad",
     "WeightSource": ".weights",
     "LoraSettings": ".training.stages", "lora_from_options": ".training.stages", "TrainSettings": ".training.trainer",
     "load_training_data": ".training.api", "train_stage": ".training.api",
-    "WorldReport": ".world.report", "evaluate_world": ".world.evaluation", "format_table": ".world.report",
-    "open_world": ".world.evaluation", "evaluate_decoders": ".world.decoder_evaluation",
-    "format_decoder_table": ".world.decoder_evaluation",
 }
 
 if TYPE_CHECKING:
     from .any_to_any import AnyToAnyModel
-    from .pipeline import DecodeProgress, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted, TextDelta
+    from .pipeline import DecoderStep, GeneratedText, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted
     from .profile import available_profiles, load_profile
     from .report import RoleReport, trainable_share
     from .signal_llm import GenerationCancelled
+    from .speech.vad import StreamingVad
     from .training.api import load_training_data, train_stage
     from .training.stages import LoraSettings, lora_from_options
     from .training.trainer import TrainSettings
     from .weights import WeightSource
-    from .world.decoder_evaluation import evaluate_decoders, format_decoder_table
-    from .world.evaluation import evaluate_world, open_world
-    from .world.report import WorldReport, format_table
 
 
 def __getattr__(name: str) -> Any:
@@ -62,11 +70,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AnyToAnyModel", "AudioData", "DEFAULT_LIMITS", "DecodeProgress", "EncodedVideo", "GenerationCancelled",
-    "ImageData", "InputError", "LoraSettings", "MediaError", "MediaLimits", "MediaResult", "Modality", "ModelEvent",
-    "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted", "TextDelta", "TrainSettings",
-    "VideoData", "WANTABLE", "WeightSource", "WeightsMissingError", "WorldReport", "available_profiles",
-    "evaluate_decoders", "evaluate_world", "format_decoder_table", "format_table", "load_profile",
-    "load_training_data", "lora_from_options", "open_world", "parse_want", "read_audio", "read_image", "read_video",
-    "train_stage", "trainable_share", "write_media",
+    "DEFAULT_LIMITS", "EXTENSION", "KINDS", "MIME", "SUFFIXES", "WANTABLE",
+    "AnyToAnyModel", "AudioData", "DecoderStep", "EncodedVideo", "GeneratedText", "GenerationCancelled",
+    "ImageData", "InputError", "InputMedia", "LoraSettings", "Media", "MediaError", "MediaLimits", "MediaResult",
+    "Modality", "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted",
+    "StreamingVad", "TrainSettings", "VideoData", "WeightSource", "WeightsMissingError",
+    "available_profiles", "encode", "encode_png", "encode_wav", "kind_of", "kind_of_path", "load_profile",
+    "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image", "read_video",
+    "stream_video", "train_stage", "trainable_share", "write_media",
 ]

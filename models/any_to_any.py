@@ -14,7 +14,7 @@ from .media import AudioData
 from .modality import Modality
 from .model_set import ModelSet
 from .perception import Scene, SceneTracker
-from .pipeline import DecodeProgress, ModelEvent, ModelRequest, NextGPTPipeline
+from .pipeline import DecoderStep, ModelEvent, ModelRequest, NextGPTPipeline
 from .profile import Profile, load_profile
 from .report import RoleReport, build_report
 from .speech.vad import StreamingVad
@@ -40,7 +40,7 @@ class AnyToAnyModel:
         self,
         request: ModelRequest,
         should_stop: Callable[[], bool] = lambda: False,
-        on_progress: Callable[[DecodeProgress], None] | None = None,
+        on_progress: Callable[[DecoderStep], None] | None = None,
     ) -> Iterator[ModelEvent]:
         return self.pipeline(request, should_stop, on_progress)
 

@@ -13,10 +13,10 @@ from .model_set import ModelSet
 from .perception import Grounding, Scene, ground, is_world_drawing, needs_text
 
 if TYPE_CHECKING:
-    from .pipeline import Media
+    from .media import InputMedia
 
 
-def picture_of(medium: Media) -> np.ndarray | None:
+def picture_of(medium: InputMedia) -> np.ndarray | None:
     """The pixels perception would look at: a still image, a video's last frame, a live window's
     newest frame; None for sound (and for a live window that kept no frame)."""
     if isinstance(medium, ImageData):
@@ -45,7 +45,7 @@ class Eyes:
             return None
         return self.models.perceiver()(pixels, read_text=read_text, thorough=thorough)
 
-    def look(self, media: list[Media], question: str = "") -> tuple[list[Scene], list[Media]]:
+    def look(self, media: list[InputMedia], question: str = "") -> tuple[list[Scene], list[InputMedia]]:
         """What perception saw, one scene per medium it read, and the media left for the encoders.
         Text is read only when the question may need it."""
         scenes, rest = [], []

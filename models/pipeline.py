@@ -12,13 +12,12 @@ import torch
 from .capabilities import asks_what_it_can_do, capabilities
 from .encoded_video import EncodedVideo
 from .eyes import Eyes, ground_all
-from .media import AudioData, ImageData, VideoData
+from .media import AudioData, ImageData, InputMedia, Media, VideoData
 from .modality import GENERATED, Modality
 from .model_set import ModelSet
 from .signal_llm import PLACEHOLDERS, SignalStates, TextPiece
 
 log = logging.getLogger(__name__)
-Media = ImageData | AudioData | VideoData | EncodedVideo
 MEDIA_MODALITY = {
     ImageData: Modality.IMAGE, AudioData: Modality.AUDIO, VideoData: Modality.VIDEO, EncodedVideo: Modality.VIDEO
 }
@@ -29,7 +28,7 @@ class ModelRequest:
     """One user turn as the model sees it. `want` None lets the model decide what to make."""
 
     text: str = ""
-    media: list[Media] = field(default_factory=list)
+    media: list[InputMedia] = field(default_factory=list)
     want: set[Modality] | None = None
     history: list[dict[str, str]] = field(default_factory=list)  # earlier turns: {"role", "content"}
     max_new_tokens: int | None = None
@@ -37,7 +36,7 @@ class ModelRequest:
 
 
 @dataclass(frozen=True)
-class TextDelta:
+class GeneratedText:
     text: str
 
 
@@ -47,7 +46,7 @@ class SignalEmitted:
 
 
 @dataclass(frozen=True)
-class DecodeProgress:
+class DecoderStep:
     modality: Modality
     step: int
     total: int
@@ -67,10 +66,10 @@ class ReplyDone:
     seen: tuple[dict[str, object], ...] = ()  # what perception saw in each photo or frame (Scene.as_dict)
 
 
-ModelEvent = TextDelta | SignalEmitted | MediaResult | ReplyDone
+ModelEvent = GeneratedText | SignalEmitted | MediaResult | ReplyDone
 
 
-def modality_of(media: Media) -> Modality:
+def modality_of(media: InputMedia) -> Modality:
     return MEDIA_MODALITY[type(media)]
 
 
@@ -83,7 +82,7 @@ class NextGPTPipeline:
         self,
         request: ModelRequest,
         should_stop: Callable[[], bool] = lambda: False,
-        on_progress: Callable[[DecodeProgress], None] | None = None,
+        on_progress: Callable[[DecoderStep], None] | None = None,
     ) -> Iterator[ModelEvent]:
         """Streams the reply; `on_progress` hears each decoder step as it happens (from this thread)."""
         timings: dict[str, float] = {}
@@ -117,7 +116,7 @@ class NextGPTPipeline:
         text, signals, tokens = answer, [], 0
         if answer:
             timings["first_token_ms"] = _ms_since(started)
-            yield TextDelta(answer)
+            yield GeneratedText(answer)
         for event in [] if answer else llm.stream(
             prompt,
             allowed=allowed,
@@ -133,7 +132,7 @@ class NextGPTPipeline:
             if isinstance(event, TextPiece):
                 text += event.text
                 tokens += 1
-                yield TextDelta(event.text)
+                yield GeneratedText(event.text)
             elif isinstance(event, SignalStates):
                 signals.append(event)
                 yield SignalEmitted(event.modality)
@@ -156,7 +155,7 @@ class NextGPTPipeline:
         unknown = scope.beyond(text)
         return scope.decline(unknown) if unknown else ""
 
-    def _encode_and_project(self, media: Media) -> torch.Tensor:
+    def _encode_and_project(self, media: InputMedia) -> torch.Tensor:
         modality = modality_of(media)
         features = self.models.encoder(modality).encode(media)
         projector = self.models.input_projector(modality)
@@ -167,7 +166,7 @@ class NextGPTPipeline:
         self,
         signal: SignalStates,
         should_stop: Callable[[], bool],
-        on_progress: Callable[[DecodeProgress], None] | None,
+        on_progress: Callable[[DecoderStep], None] | None,
         seed: int,
     ) -> MediaResult:
         modality = signal.modality
@@ -178,7 +177,7 @@ class NextGPTPipeline:
 
         def report(step: int, total: int) -> None:
             if on_progress is not None:
-                on_progress(DecodeProgress(modality, step, total))
+                on_progress(DecoderStep(modality, step, total))
 
         media = decoder(conditioning, on_progress=report, should_stop=should_stop, seed=seed)
         sources = self.models.sources()
@@ -187,7 +186,7 @@ class NextGPTPipeline:
         return MediaResult(modality, media, untrained)
 
 
-def _with_placeholders(text: str, media: list[Media]) -> str:
+def _with_placeholders(text: str, media: list[InputMedia]) -> str:
     """The user's text with a placeholder for every medium it does not already place."""
     missing = []
     for modality in (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO):

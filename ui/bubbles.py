@@ -12,7 +12,9 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from .media_widgets import FileChip, ImageView, MediaPlaceholder, make_media_widget, media_kind
+from assistant.turn_inputs import kind_of_path
+
+from .media_widgets import FileChip, ImageView, MediaPlaceholder, make_media_widget
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ class UserBubble(Bubble):
         self.attachments = list(attachments)
         self.attachment_widgets: list[QWidget] = []
         for path in self.attachments:
-            widget: QWidget = ImageView(path, size=200) if media_kind(path) == "image" else FileChip(path)
+            widget: QWidget = ImageView(path, size=200) if kind_of_path(path) == "image" else FileChip(path)
             self.attachment_widgets.append(widget)
             self.body.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft)
         self.text_label = TextLabel(self)

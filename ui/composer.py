@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .media_widgets import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, FileChip, media_kind
+from assistant.turn_inputs import SUFFIXES, kind_of_path
+
+from .media_widgets import FileChip
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,10 @@ def _patterns(suffixes: frozenset[str]) -> str:
 
 ATTACH_FILTER = ";;".join(
     [
-        f"Images, sounds and videos ({_patterns(IMAGE_SUFFIXES | AUDIO_SUFFIXES | VIDEO_SUFFIXES)})",
-        f"Images ({_patterns(IMAGE_SUFFIXES)})",
-        f"Sounds ({_patterns(AUDIO_SUFFIXES)})",
-        f"Videos ({_patterns(VIDEO_SUFFIXES)})",
+        f"Images, sounds and videos ({_patterns(SUFFIXES['image'] | SUFFIXES['audio'] | SUFFIXES['video'])})",
+        f"Images ({_patterns(SUFFIXES['image'])})",
+        f"Sounds ({_patterns(SUFFIXES['audio'])})",
+        f"Videos ({_patterns(SUFFIXES['video'])})",
     ]
 )
 """The attach dialog's file filter."""
@@ -252,7 +254,7 @@ class Composer(QWidget):
             path = str(path)
             if path in self._attachments:
                 continue
-            if not Path(path).is_file() or media_kind(path) is None:
+            if not Path(path).is_file() or kind_of_path(path) is None:
                 refused.append(Path(path).name or path)
                 continue
             self._attachments.append(path)

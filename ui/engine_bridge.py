@@ -150,7 +150,7 @@ class EngineBridge(QObject):
         if self.mqtt is None or not self.mqtt.enabled:
             return None
         from assistant.mqtt import BridgeConfig, MqttBridge, read_password_file
-        from models import InputError
+        from assistant.runtime import InputError
 
         try:
             password = read_password_file(self.mqtt.password_file) if self.mqtt.password_file else None

@@ -32,14 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.turn_inputs import kind_of_path
+
 log = logging.getLogger(__name__)
 
 THUMB_WIDTH = 320
 """The widest a thumbnail, player or video is drawn inside a bubble, in pixels."""
-
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 
 MAKING = {
     "image": "making an image…",
@@ -48,18 +46,6 @@ MAKING = {
     "speech": "making speech…",
 }
 """What a placeholder says while its modality is being made."""
-
-
-def media_kind(path: str | Path) -> str | None:
-    """'image', 'audio' or 'video' from a file's suffix; None for anything else."""
-    suffix = Path(path).suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return "image"
-    if suffix in AUDIO_SUFFIXES:
-        return "audio"
-    if suffix in VIDEO_SUFFIXES:
-        return "video"
-    return None
 
 
 def format_ms(ms: int) -> str:
@@ -474,7 +460,7 @@ class FileChip(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 4 if removable else 8, 2)
         layout.setSpacing(4)
-        kind = media_kind(path)
+        kind = kind_of_path(path)
         icon = QLabel(self)
         thumb = QPixmap(self.path) if kind == "image" else QPixmap()
         if not thumb.isNull():

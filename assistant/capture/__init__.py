@@ -27,6 +27,7 @@ from assistant.capture.base import (
 from assistant.capture.camera import CameraSource, list_cameras
 from assistant.capture.microphone import MicrophoneSource, list_microphones
 from assistant.capture.video_file import VideoFileSource
+from models import SUFFIXES
 
 __all__ = [
     "AUDIO_QUEUE_SIZE",
@@ -52,10 +53,7 @@ __all__ = [
 
 # Suffixes that make a microphone spec a file path even when no such file exists (so the user is
 # told the file is missing rather than that no microphone has that name).
-_MEDIA_SUFFIXES = frozenset(
-    ".wav .flac .ogg .oga .opus .mp3 .m4a .aac .aif .aiff .caf .amr .w64 .wma "
-    ".mp4 .mov .mkv .webm .avi .mpg .mpeg .ts .flv .gif".split()
-)
+_MEDIA_SUFFIXES = SUFFIXES["audio"] | SUFFIXES["video"] | {".gif"}  # an animated GIF plays as a camera
 _DEFAULT = {"", "default"}
 
 

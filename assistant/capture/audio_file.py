@@ -11,7 +11,7 @@ import numpy as np
 
 from assistant.capture.base import AUDIO_QUEUE_SIZE, CaptureSource, Clock, Run, Sleep, block_samples, pacing
 from assistant.frames import AudioChunk
-from models.media import DEFAULT_LIMITS, MediaLimits, read_audio
+from models import DEFAULT_LIMITS, MediaLimits, read_audio
 
 
 class AudioFileSource(CaptureSource):

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from assistant.frames import AudioChunk, Frame, SourceStatus, VideoFrame
-from models.errors import MediaError
+from models import MediaError
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from models import (
+    EXTENSION,
+    MIME,
     AnyToAnyModel,
     InputError,
     MediaResult,
@@ -24,7 +26,6 @@ from models import (
     read_video,
     write_media,
 )
-from models.media import EXTENSION, MIME
 
 from ..turn_inputs import prepare_inputs
 

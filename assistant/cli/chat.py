@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from models import AnyToAnyModel, ModelRequest, ReplyDone, TextDelta
+from models import AnyToAnyModel, GeneratedText, ModelRequest, ReplyDone
 
 
 def run_chat(profile: str, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
@@ -21,7 +21,7 @@ def run_chat(profile: str, stdin: TextIO | None = None, stdout: TextIO | None = 
         if not line.strip():
             return 0
         for event in model.respond(ModelRequest(text=line.strip(), history=history)):
-            if isinstance(event, TextDelta):
+            if isinstance(event, GeneratedText):
                 stdout.write(event.text)
                 stdout.flush()
             elif isinstance(event, ReplyDone):

@@ -13,15 +13,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from models import (
-    AnyToAnyModel,
-    InputError,
-    evaluate_decoders,
-    evaluate_world,
-    format_decoder_table,
-    format_table,
-    open_world,
-)
+from models import AnyToAnyModel, InputError
+from models.world import evaluate_decoders, evaluate_world, format_decoder_table, format_table, open_world
 
 SUITES = ("world", "decoders")
 

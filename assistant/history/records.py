@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-from models.errors import InputError
+from models import InputError
 
 ROLES = ("input", "output")
 MODALITIES = ("image", "audio", "video", "speech")

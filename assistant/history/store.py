@@ -27,7 +27,7 @@ from assistant.history.records import (
     default_data_dir,
 )
 from assistant.history.schema import open_database
-from models.media import EXTENSION, MIME, kind_of, write_media
+from models import EXTENSION, MIME, kind_of, write_media
 
 try:
     import fcntl

@@ -24,8 +24,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from models import InputError
-from models.media import encode_png
+from models import InputError, encode_png
 
 from ..engine import Engine
 from ..frames import FinalText, MediaOutput, Turn, new_id

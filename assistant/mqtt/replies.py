@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from models.media import MIME, encode, encode_wav
+from models import MIME, encode, encode_wav
 
 from ..frames import Accepted, ErrorEvent, FinalText, Interruption, MediaOutput, ReplyEvent, SpeechOutput, TurnDone
 

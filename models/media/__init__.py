@@ -2,28 +2,34 @@
 
 from models.media.audio_reader import read_audio
 from models.media.image_reader import read_image
+from models.media.kinds import (
+    EXTENSION,
+    KINDS,
+    MIME,
+    SUFFIXES,
+    InputMedia,
+    Media,
+    extension_of,
+    kind_of,
+    kind_of_path,
+    mime_of,
+)
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
 from models.media.types import AudioData, ImageData, VideoData
 from models.media.video_reader import read_video
-from models.media.writers import (
-    EXTENSION,
-    MIME,
-    encode,
-    encode_mp4,
-    encode_png,
-    encode_wav,
-    extension_of,
-    kind_of,
-    mime_of,
-    write_media,
-)
+from models.media.video_stream import stream_video
+from models.media.writers import encode, encode_mp4, encode_png, encode_wav, write_media
 
 __all__ = [
     "DEFAULT_LIMITS",
     "EXTENSION",
+    "KINDS",
     "MIME",
+    "SUFFIXES",
     "AudioData",
     "ImageData",
+    "InputMedia",
+    "Media",
     "MediaLimits",
     "VideoData",
     "encode",
@@ -32,9 +38,11 @@ __all__ = [
     "encode_wav",
     "extension_of",
     "kind_of",
+    "kind_of_path",
     "mime_of",
     "read_audio",
     "read_image",
     "read_video",
+    "stream_video",
     "write_media",
 ]

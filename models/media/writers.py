@@ -16,35 +16,10 @@ import numpy as np
 from PIL import Image
 
 from models.errors import MediaError
+from models.media.kinds import Media, kind_of
 from models.media.types import AudioData, ImageData, VideoData
 
 logger = logging.getLogger(__name__)
-
-Media = ImageData | AudioData | VideoData
-
-MIME = {"image": "image/png", "audio": "audio/wav", "video": "video/mp4"}
-EXTENSION = {"image": ".png", "audio": ".wav", "video": ".mp4"}
-
-
-def kind_of(media: Media) -> str:
-    """"image", "audio" or "video": the key of ``media`` in MIME and EXTENSION."""
-    if isinstance(media, ImageData):
-        return "image"
-    if isinstance(media, AudioData):
-        return "audio"
-    if isinstance(media, VideoData):
-        return "video"
-    raise TypeError(f"expected ImageData, AudioData or VideoData, got {type(media).__name__}")
-
-
-def mime_of(media: Media) -> str:
-    """The MIME type of what ``write_media`` writes for ``media``."""
-    return MIME[kind_of(media)]
-
-
-def extension_of(media: Media) -> str:
-    """The file extension (with its dot) of what ``write_media`` writes for ``media``."""
-    return EXTENSION[kind_of(media)]
 
 
 def encode_png(image: ImageData) -> bytes:

@@ -2,9 +2,14 @@
 
 `attributes` says what the world holds, `render` draws it, `analysers` judge media by measuring
 them, `records` words NExT-GPT training records about it and `dataset` writes a whole world.
-`evaluation` scores a model on a world's held-out split (with `judges`, into a `report`); it needs
-torch, so it is imported from there (or through `models`), not from here.
+`evaluation` scores a model on a world's held-out split (with `judges`, into a `report`).
+
+This is the research side's facade: the `world` and `eval` commands import from here; the runtime's
+facade (`models`) does not export it. What needs torch imports on first use.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from models.world.analysers import (
     analyse_image,
@@ -36,6 +41,29 @@ from models.world.render import (
     sample_video_attributes,
 )
 
+_LAZY = {
+    "WorldReport": ".report", "format_table": ".report",
+    "evaluate_world": ".evaluation", "open_world": ".evaluation",
+    "evaluate_decoders": ".decoder_evaluation", "format_decoder_table": ".decoder_evaluation",
+    "train_world_into": ".build", "refit_decoder": ".refit",
+}
+
+if TYPE_CHECKING:
+    from .build import train_world_into
+    from .decoder_evaluation import evaluate_decoders, format_decoder_table
+    from .evaluation import evaluate_world, open_world
+    from .refit import refit_decoder
+    from .report import WorldReport, format_table
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "COLOURS",
     "DIRECTIONS",
@@ -47,13 +75,20 @@ __all__ = [
     "SoundAttributes",
     "VideoAttributes",
     "WorldManifest",
+    "WorldReport",
     "analyse_image",
     "analyse_sound",
     "analyse_video",
+    "evaluate_decoders",
+    "evaluate_world",
+    "format_decoder_table",
+    "format_table",
     "generate_world",
     "image_traits",
     "load_manifest",
+    "open_world",
     "parse_caption",
+    "refit_decoder",
     "render_image",
     "render_sound",
     "render_video",
@@ -61,5 +96,6 @@ __all__ = [
     "sample_sound_attributes",
     "sample_video_attributes",
     "sound_traits",
+    "train_world_into",
     "video_traits",
 ]

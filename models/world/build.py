@@ -143,6 +143,20 @@ def profile_with_weights(text: str, weights: dict[str, Path], adapters: Path | N
     return "\n".join(head + lines) + "\n"
 
 
+def train_world_into(out: Path | None = None, work: Path | None = None, seed: int | None = None,
+                     quick: bool = False, keep: bool = False) -> tuple[Path, dict]:
+    """`world train`: the default plan (or the quick one) into `out` (the bundled world folder unless
+    given), scratch in `work` (the cache unless given); returns where it went and the report."""
+    from ..gguf_conversion import cache_root
+    from ..profile import RESOURCES
+
+    plan = WorldTrainPlan.quick() if quick else WorldTrainPlan()
+    if seed is not None:
+        plan.seed = seed
+    out = out or RESOURCES / "world"
+    return out, train_world(out, work or cache_root() / "world-build", plan, keep=keep)
+
+
 def train_world(out: Path, work: Path, plan: WorldTrainPlan, base_profile: str | Path = "local",
                 keep: bool = False) -> dict:
     """Train everything into `out` (scratch data in `work`). With `keep`, a model already trained there

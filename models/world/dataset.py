@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from models.media.kinds import EXTENSION
 from models.media.types import AudioData, ImageData, VideoData
-from models.media.writers import EXTENSION, encode
+from models.media.writers import encode
 from models.world.attributes import EVERY, Attributes
 from models.world.records import (
     KINDS,

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 from models.errors import InputError
 from models.gguf_conversion import cache_root
-from models.media import read_audio, read_image, read_video
+from models.media import Media, read_audio, read_image, read_video
 from models.modality import Modality
-from models.pipeline import DecodeProgress, Media, MediaResult, ModelRequest, SignalEmitted, TextDelta
+from models.pipeline import DecoderStep, GeneratedText, MediaResult, ModelRequest, SignalEmitted
 from models.signal_llm import GenerationCancelled
 from models.training.records import Example, MediaInput, load_records
 from models.world.attributes import EVERY, Attributes, parse_caption
@@ -237,13 +237,13 @@ class _Run:
                                max_new_tokens=self.max_new_tokens, seed=SEED)
         reply, decoding = _Reply(), False
 
-        def heard(_: DecodeProgress) -> None:
+        def heard(_: DecoderStep) -> None:
             nonlocal decoding
             decoding = True
 
         try:
             for event in self.model.respond(request, should_stop=lambda: decoding and not decode, on_progress=heard):
-                if isinstance(event, TextDelta):
+                if isinstance(event, GeneratedText):
                     reply.text += event.text
                 elif isinstance(event, SignalEmitted):
                     reply.signalled.append(event.modality)

@@ -129,3 +129,36 @@ def forget_target_statistics(folder: Path) -> None:
         return
     projector.fitted_on.zero_()
     projector.save_pretrained(str(folder))
+
+
+def refit_decoder(kind: str, decoder: Path, out: Path, adapters: Path | None = None, profile_name: str = "local",
+                  world: Path | None = None, work: Path | None = None) -> dict[str, dict]:
+    """`world refit`: the profile's adapters (or `adapters`) refitted to a new `kind` decoder folder,
+    into `out`; returns each step's figures. The base LLM's own chat answers are asked once per work
+    folder and kept there."""
+    from ..gguf_conversion import cache_root
+    from ..profile import find_profile, load_profile
+    from ..weights import resolve_weights
+    from .build import base_answerer, profile_with_weights
+    from .chat_data import distilled_chat_records
+    from .evaluation import open_world
+
+    if not (decoder / "model_index.json").is_file():
+        raise InputError(f"{decoder} is not a decoder folder (no model_index.json)")
+    base = load_profile(profile_name)
+    adapters = adapters or base.adapters
+    if adapters is None or not (adapters / "adapters.json").is_file():
+        raise InputError(f"{adapters or 'the profile'} has no adapters to refit (no adapters.json); give --adapters")
+    world = open_world(world)
+    work = work or cache_root() / f"world-refit-{kind}"
+    work.mkdir(parents=True, exist_ok=True)
+    # the profile with the new decoder and without adapters, written elsewhere: its folder paths made absolute
+    weights = {role: Path(resolve_weights(spec, base.path.parent).location) for role, spec in base.roles.items()
+               if spec.weights.startswith("folder:")}
+    profile = work / "refit.toml"
+    profile.write_text(profile_with_weights(find_profile(profile_name).read_text(encoding="utf-8"),
+                                            {**weights, f"{kind}_decoder": decoder}), encoding="utf-8")
+    chat_file = work / "chat.json"
+    chat = (json.loads(chat_file.read_text(encoding="utf-8")) if chat_file.is_file()
+            else distilled_chat_records(base_answerer(profile)))
+    return refit_output_side(profile, world, work, adapters, out, kind, chat)

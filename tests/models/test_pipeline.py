@@ -3,6 +3,7 @@ import pytest
 
 from models import (
     AudioData,
+    GeneratedText,
     GenerationCancelled,
     ImageData,
     MediaResult,
@@ -10,7 +11,6 @@ from models import (
     ModelRequest,
     ReplyDone,
     SignalEmitted,
-    TextDelta,
     VideoData,
 )
 
@@ -45,7 +45,7 @@ def test_text_only_when_only_text_is_wanted(tiny_model):
     assert not any(isinstance(e, (MediaResult, SignalEmitted)) for e in events)
     done = events[-1]
     assert isinstance(done, ReplyDone)
-    assert done.text == "".join(e.text for e in events if isinstance(e, TextDelta)).strip()
+    assert done.text == "".join(e.text for e in events if isinstance(e, GeneratedText)).strip()
 
 
 def test_media_inputs_go_through_encoders_into_the_prompt(tiny_model):

@@ -10,13 +10,13 @@ from PIL import Image
 
 from models import (
     AnyToAnyModel,
+    GeneratedText,
     ImageData,
     MediaError,
     MediaResult,
     Modality,
     ModelRequest,
     ReplyDone,
-    TextDelta,
     read_image,
 )
 from models.world.attributes import ImageAttributes
@@ -28,7 +28,7 @@ def _reply(model: AnyToAnyModel, text: str, *images: np.ndarray, want: set[Modal
            ) -> tuple[str, ReplyDone, list[MediaResult]]:
     streamed, done, made = "", None, []
     for event in model.respond(ModelRequest(text=text, media=[ImageData(p) for p in images], want=want)):
-        if isinstance(event, TextDelta):
+        if isinstance(event, GeneratedText):
             streamed += event.text
         elif isinstance(event, MediaResult):
             made.append(event)

@@ -17,7 +17,7 @@ import pytest
 import main
 from models.media.types import AudioData, ImageData, VideoData
 from models.modality import Modality
-from models.pipeline import DecodeProgress, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted, TextDelta
+from models.pipeline import DecoderStep, GeneratedText, MediaResult, ModelEvent, ModelRequest, ReplyDone, SignalEmitted
 from models.signal_llm import GenerationCancelled
 from models.weights import WeightSource
 from models.world import evaluation
@@ -126,13 +126,13 @@ class Oracle:
         return {"llm": WeightSource("folder", "oracle", trained=True)}
 
     def respond(self, request: ModelRequest, should_stop: Callable[[], bool],
-                on_progress: Callable[[DecodeProgress], None]) -> Iterator[ModelEvent]:
+                on_progress: Callable[[DecoderStep], None]) -> Iterator[ModelEvent]:
         answer, make = self._answer(request)
-        yield TextDelta(answer)
+        yield GeneratedText(answer)
         if make is not None and request.want is None:
             modality, render = self.media[type(make)]
             yield SignalEmitted(modality)
-            on_progress(DecodeProgress(modality, 1, 1))
+            on_progress(DecoderStep(modality, 1, 1))
             if should_stop():
                 raise GenerationCancelled
             yield MediaResult(modality, render(make, np.random.default_rng(0)), ())

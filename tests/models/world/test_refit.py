@@ -19,7 +19,6 @@ from models.world import generate_world
 from models.world.build import profile_with_weights
 from models.world.refit import Anchor, RefitBudget, refit_output_side, refit_steps
 from models.world.stage_training import StageBudget, train_world_stages
-from tests.models.world.test_stage_training import _differs
 
 CHAT = [{"instruction": "What is two plus two?", "input": "", "output": "Four."}]
 
@@ -32,7 +31,7 @@ def _tree_digest(folder: Path) -> str:
 
 
 def test_a_refit_trains_the_output_side_against_the_new_decoder_and_leaves_the_old_adapters(
-    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed_parts
 ) -> None:
     monkeypatch.setenv("NEXTGPT_CACHE", str(tmp_path / "cache"))
     world = tmp_path / "world"
@@ -60,11 +59,11 @@ def test_a_refit_trains_the_output_side_against_the_new_decoder_and_leaves_the_o
     # steps 1 and 3 move the video output projector alone; step 2 the LoRA (and the output side); the
     # anchoring runs the LoRA alone
     first, second, third, anchored = (work / name for name in figures if name != "refit_video_chat_anchor_2")
-    assert _differs(adapters, first) == {"video_output_projector"}
-    assert "llm_lora" in _differs(first, second) <= {"llm_lora", "image_output_projector", "audio_output_projector",
-                                                      "video_output_projector"}
-    assert _differs(second, third) == {"video_output_projector"}
-    assert _differs(third, anchored) == _differs(anchored, out) == {"llm_lora"}
+    assert changed_parts(adapters, first) == {"video_output_projector"}
+    assert "llm_lora" in changed_parts(first, second) <= {
+        "llm_lora", "image_output_projector", "audio_output_projector", "video_output_projector"}
+    assert changed_parts(second, third) == {"video_output_projector"}
+    assert changed_parts(third, anchored) == changed_parts(anchored, out) == {"llm_lora"}
     anchor_kl = [float(r["kl"]) for r in csv.DictReader((anchored / "metrics.csv").open()) if r["loss"]]
     assert max(anchor_kl) > 0
     # its target statistics were fitted again, to the new decoder's captions

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from models import AnyToAnyModel
 from models.world import generate_world
@@ -16,7 +15,7 @@ from models.world.stage_training import Refinement, StageBudget, train_world_sta
 
 
 def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
-    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed_parts
 ) -> None:
     monkeypatch.setenv("NEXTGPT_CACHE", str(tmp_path / "cache"))
     world = tmp_path / "world"
@@ -53,7 +52,7 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     # each refinement moved its projector and nothing else
     folders = [tmp_path / "work" / name for name in ("stage3", "stage3_video_input_projector",
                                                       "stage3_image_input_projector")] + [adapters]
-    assert [_differs(a, b) for a, b in zip(folders[:-1], folders[1:], strict=True)] == [
+    assert [changed_parts(a, b) for a, b in zip(folders[:-1], folders[1:], strict=True)] == [
         {"video_input_projector"}, {"image_input_projector"}, {"audio_output_projector"}]
     profile = tmp_path / "with-adapters.toml"
     profile.write_text(f'adapters = "{adapters}"\n' + tiny_saved_profile.read_text())
@@ -61,18 +60,6 @@ def test_the_three_stages_run_in_turn_and_leave_one_complete_adapters_folder(
     assert all(sources[f"{m}_{role}"].trained for m in ("image", "audio", "video")
                for role in ("input_projector", "output_projector"))
     assert sources["llm_adapters"].provenance.endswith("4 steps, then 7 steps refining projectors one at a time")
-
-
-def _differs(before: Path, after: Path) -> set[str]:
-    """The adapter parts whose tensors differ between two adapters folders."""
-    from safetensors.torch import load_file
-
-    changed = set()
-    for file in before.rglob("*.safetensors"):
-        old, new = load_file(file), load_file(after / file.relative_to(before))
-        if any(not torch.equal(old[k], new[k]) for k in old):
-            changed.add(file.relative_to(before).parts[0])
-    return changed
 
 
 def test_world_generate_command_writes_a_world_the_trainer_reads(tmp_path: Path,
