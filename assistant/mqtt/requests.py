@@ -12,7 +12,18 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from models import WANTABLE, MediaError, read_audio, read_image, read_video
 
@@ -24,6 +35,7 @@ DEFAULT_MAX_MEDIA = 4
 MAX_DEPTH = 8
 MAX_ID = 64
 MAX_SESSION = 128
+MAX_MIME = 255  # RFC 6838: a type and a subtype of up to 127 characters each
 DEFAULT_WANT = frozenset({"text"})
 READERS: dict[str, Callable[..., Media]] = {"image": read_image, "audio": read_audio, "video": read_video}
 DESCRIBE = {
@@ -51,6 +63,85 @@ class MqttRequest:
     media: tuple[Media, ...] = ()
     want: frozenset[str] = DEFAULT_WANT
     session: str | None = None
+
+
+def _base64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not valid base64") from None
+
+
+class MediumBody(BaseModel):
+    """One item of a request's `media`, as sent: base64 `data` of an image, a sound or a video."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    modality: Literal["image", "audio", "video"]
+    mime: str = Field("", max_length=MAX_MIME)
+    data: Annotated[bytes, BeforeValidator(_base64)]
+
+
+class RequestBody(BaseModel):
+    """A JSON request as sent; validated with the context `{"max_media": n}`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str | None = Field(None, max_length=MAX_ID)  # "" or none: one is made up
+    text: str | None = None
+    media: list[MediumBody] = []
+    want: list[Literal[WANTABLE]] | None = None  # type: ignore[valid-type]  # WANTABLE is a tuple of names
+    session: str | None = Field(None, max_length=MAX_SESSION)
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _not_too_many(cls, items: Any, info: ValidationInfo) -> Any:  # counted before any item is checked
+        limit = (info.context or {}).get("max_media", DEFAULT_MAX_MEDIA)
+        if isinstance(items, list) and len(items) > limit:
+            raise ValueError(f"has {len(items)} items, over the limit of {limit}")
+        return items
+
+    @model_validator(mode="after")
+    def _something_to_answer(self) -> RequestBody:
+        if not (self.text or "").strip() and not self.media:
+            raise ValueError("nothing to answer: give `text` or `media`")
+        return self
+
+
+def _explain(error: ValidationError) -> str:
+    """A short message for a refused request that names each offending field and what it allows."""
+    problems = [_problem(detail) for detail in error.errors(include_url=False)]
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
+
+
+def _problem(detail: Any) -> str:
+    parents = detail["loc"][:-1]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]).lstrip(".")
+    kind, ctx = detail["type"], detail.get("ctx", {})
+    if kind == "extra_forbidden":
+        body = MediumBody if parents else RequestBody
+        allowed = ", ".join(body.model_fields)
+        return f"unknown field `{_shown(where)}`: {'a medium' if parents else 'a request'} has only {allowed}"
+    if kind == "value_error":  # our own validators: the message says what is wrong
+        message = str(ctx["error"])
+        return f"`{where}` {message}" if where else message
+    if kind == "literal_error":
+        return f"`{where}` is {_shown(repr(detail['input']))}: choose from {ctx['expected']}"
+    if kind == "string_too_long":
+        return f"`{where}` is {len(detail['input'])} characters, over the limit of {ctx['max_length']}"
+    if kind == "missing":
+        return f"`{where}` is missing"
+    expected = {"string_type": "a string", "list_type": "a list", "model_type": "an object",
+                "dict_type": "an object"}.get(kind)
+    return f"`{where}` must be {expected}" if expected else f"`{where}`: {detail['msg']}"
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters: a hostile field name or value is not echoed back whole."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -96,24 +187,13 @@ def parse_request(payload: bytes, *, max_payload: int = DEFAULT_MAX_PAYLOAD,
         raise RequestError("bad_request", f"the JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise RequestError("bad_request", "the request must be a JSON object")
-    unknown = set(data) - {"id", "text", "media", "want", "session"}
-    if unknown:
-        raise RequestError("bad_request", f"unknown fields {sorted(unknown)}")
-
-    request_id = _optional_str(data, "id", MAX_ID) or new_id()
-    text = _optional_str(data, "text") or ""
-    session = _optional_str(data, "session", MAX_SESSION)
-    want = _want(data.get("want", None))
-
-    items = data.get("media", [])
-    if not isinstance(items, list):
-        raise RequestError("bad_request", "`media` must be a list")
-    if len(items) > max_media:
-        raise RequestError("bad_request", f"{len(items)} media items, over the limit of {max_media}")
-    if not text.strip() and not items:
-        raise RequestError("bad_request", "nothing to answer: give `text` or `media`")
-    media = tuple(_medium(item, index) for index, item in enumerate(items))
-    return MqttRequest(request_id, text, media, want, session)
+    try:
+        body = RequestBody.model_validate(data, context={"max_media": max_media})
+    except ValidationError as error:
+        raise RequestError("bad_request", _explain(error)) from None
+    media = tuple(_decode(item.modality, item.data, f"media[{index}]") for index, item in enumerate(body.media))
+    return MqttRequest(body.id or new_id(), body.text or "", media, frozenset(body.want or ()) or DEFAULT_WANT,
+                       body.session)
 
 
 def parse_raw_media(payload: bytes, modality: str, *, max_payload: int = DEFAULT_MAX_PAYLOAD) -> MqttRequest:
@@ -142,47 +222,6 @@ def _depth(value: Any) -> int:
             return deepest
         stack.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def _optional_str(data: dict[str, Any], key: str, limit: int | None = None) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise RequestError("bad_request", f"`{key}` must be a string")
-    if limit is not None and len(value) > limit:
-        raise RequestError("bad_request", f"`{key}` is {len(value)} characters, over the limit of {limit}")
-    return value
-
-
-def _want(value: Any) -> frozenset[str]:
-    if value is None:
-        return DEFAULT_WANT
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RequestError("bad_request", "`want` must be a list of strings")
-    unknown = set(value) - set(WANTABLE)
-    if unknown:
-        raise RequestError("bad_request", f"unknown want {sorted(unknown)}: choose from {', '.join(WANTABLE)}")
-    return frozenset(value) or DEFAULT_WANT
-
-
-def _medium(item: Any, index: int) -> Media:
-    label = f"media[{index}]"
-    if not isinstance(item, dict):
-        raise RequestError("bad_request", f"{label} must be an object")
-    modality = item.get("modality")
-    if not isinstance(modality, str) or modality not in READERS:  # a list or object is unhashable
-        raise RequestError("bad_request", f"{label}: unknown modality {modality!r}: choose from {', '.join(READERS)}")
-    if "mime" in item and not isinstance(item["mime"], str):
-        raise RequestError("bad_request", f"{label}: `mime` must be a string")
-    data = item.get("data")
-    if not isinstance(data, str):
-        raise RequestError("bad_request", f"{label}: `data` must be a base64 string")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise RequestError("bad_request", f"{label}: `data` is not valid base64") from None
-    return _decode(modality, raw, label)
 
 
 def _decode(modality: str, raw: bytes, label: str) -> Media:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
 from tests.ui.screens import is_blank, save_screenshot
 from ui.settings_dialog import SettingsDialog
-from ui.settings_store import MqttSettings, Settings, config_path, dumps, load_settings, save_settings
+from ui.settings_store import MqttSettings, Settings, config_path, load_settings, save_settings
 
 
 def click_check_box(qtbot, box) -> None:
@@ -113,17 +113,28 @@ def test_awkward_strings_survive(tmp_path):
     assert load_settings(path) == settings
 
 
-def test_dumps_writes_valid_toml_of_scalars_and_one_level_of_tables():
-    data = {"a": 1, "b": -2.5, "c": True, "d": "x", "odd key": "y", "e": 1e-05, "f": float("inf"),
-            "t": {"g": False, "h": 3}, "u": {}}
-    assert tomllib.loads(dumps(data)) == data
-    assert dumps({"t": {"a": 1}}).startswith("[t]")
-    with pytest.raises(TypeError):
-        dumps({"t": {"deep": {"x": 1}}})
-    with pytest.raises(TypeError):
-        dumps({"list": [1, 2]})
+def test_a_file_written_by_the_earlier_hand_made_writer_still_loads(tmp_path):
+    path = tmp_path / "settings.toml"  # what save_settings wrote before tomli-w, byte for byte
+    path.write_text('profile = "full"\ncamera = "/videos/clip one.mp4"\nmicrophone = "USB Audio: \\"Desk\\" mic"\n'
+                    'speech = false\nvoice = "de_DE-thorsten-high"\ndata_folder = "C:\\\\Users\\\\me\\\\next gpt"\n'
+                    'keep_history_days = 30\nkeep_media_days = 7\nwelcomed = false\n\n[mqtt]\nenabled = true\n'
+                    'host = "broker.lan"\nport = 8883\nusername = "home"\npassword_file = "/etc/nextgpt/mqtt.pass"\n'
+                    'tls_ca = "/etc/ssl/ca.pem"\nprefix = "house/nextgpt"\n', encoding="utf-8")
+    assert load_settings(path) == full_settings()
+
+
+def test_the_file_is_plain_toml_with_the_mqtt_table_last(tmp_path):
+    path = save_settings(full_settings(), tmp_path / "s.toml")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('profile = "full"\n') and "\n[mqtt]\nenabled = true\n" in text
+    assert tomllib.loads(text) == full_settings().model_dump()
+
+
+def test_settings_in_code_are_checked_too():
     with pytest.raises(ValueError):
-        dumps({"s": "\udc80"})
+        Settings(keep_history_days=-1)
+    with pytest.raises(ValueError):
+        MqttSettings(port="1883")
 
 
 @pytest.fixture
