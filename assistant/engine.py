@@ -4,7 +4,10 @@
 - A pool of `workers` model calls, each in an executor thread bound to the device.
 - Cancellation (`cancel`, barge-in) stops token generation and decoders between steps.
 - A per-turn timeout; a failing model call becomes an error event and the pool carries on.
-- Speech is synthesised sentence by sentence on its own thread while the text still streams.
+
+Each turn's events leave through its reply pipeline, a list of processors whose blocking work runs
+in executors: speech synthesis (when the turn is spoken), the gate (nothing of a stopped answer
+goes on; latency stamps), the history recorder (when there is a history), then the turn's stream.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .frames import (
     DecoderProgress,
     ErrorEvent,
     FinalText,
+    Frame,
     Interruption,
     MediaOutput,
     ReplyEvent,
@@ -46,10 +50,12 @@ from .frames import (
     Turn,
     TurnDone,
 )
+from .history.recorder import HistoryRecorder
+from .processor import Pipeline, Processor
+from .speech_synthesis import SpeechSynthesis
 
 if TYPE_CHECKING:
     from .history import History
-from .speech_queue import SentenceSplitter
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -73,6 +79,9 @@ class ReplyStream:
     def _put(self, event: ReplyEvent | object) -> None:
         self._queue.put_nowait(event)
 
+    def _end(self) -> None:
+        self._queue.put_nowait(_END)
+
     def __aiter__(self) -> AsyncIterator[ReplyEvent]:
         return self
 
@@ -92,7 +101,8 @@ class _Job:
     submitted: float = field(default_factory=time.monotonic)
     timings: dict[str, float] = field(default_factory=dict)
     model_ms: float = 0.0
-    speech: asyncio.Queue[str | None] | None = None
+    outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)  # events on their way to the replies
+    replies: Processor | None = None  # the turn's reply pipeline, built when it runs
 
 
 class Engine:
@@ -145,7 +155,7 @@ class Engine:
         if self._queue.qsize() >= self.config.max_queued:
             stream._put(ErrorEvent(turn.id, "busy", f"{self._queue.qsize()} turns are already waiting; try again"))
             stream._put(TurnDone(turn.id, status="error"))
-            stream._put(_END)
+            stream._end()
             return stream
         job = _Job(turn, stream)
         self._jobs[turn.id] = job
@@ -181,6 +191,8 @@ class Engine:
         while True:
             job = await self._queue.get()
             self._running.add(job.turn.id)
+            job.replies = self._reply_pipeline(job)
+            delivery = asyncio.create_task(self._deliver_all(job))
             try:
                 await self._run(job)
             except InputError as error:  # e.g. history refused the turn: an unknown conversation id
@@ -191,7 +203,30 @@ class Engine:
             finally:
                 self._running.discard(job.turn.id)
                 self._jobs.pop(job.turn.id, None)
-                self._deliver(job, _END)
+                job.outbox.put_nowait(_END)
+                await delivery
+
+    def _reply_pipeline(self, job: _Job) -> Pipeline:
+        turn = job.turn
+        processors: list[Processor] = []
+        if self.config.speak or (turn.want is not None and "speech" in turn.want):
+            processors.append(SpeechSynthesis(self.model.synthesize, self._voice, job.stop.is_set, job.timings))
+        processors.append(_Gate(job))
+        if self.history is not None and turn.conversation_id:
+            processors.append(HistoryRecorder(self.history, self._writer))
+        pipeline = Pipeline(processors)
+        pipeline.link(_StreamSink(job.stream))
+        return pipeline
+
+    async def _deliver_all(self, job: _Job) -> None:
+        """Takes the turn's events through its reply pipeline one at a time, in order; ends its stream."""
+        assert job.replies is not None
+        while (event := await job.outbox.get()) is not _END:
+            try:
+                await job.replies.process(event)
+            except Exception:  # a failing sink must not leave the stream without its end
+                log.exception("delivering %s of turn %s failed", type(event).__name__, job.turn.id)
+        job.stream._end()
 
     async def _run(self, job: _Job) -> None:
         turn = job.turn
@@ -200,10 +235,6 @@ class Engine:
         if job.stop.is_set():
             self._finish_interrupted(job)
             return
-        speaker = None
-        if self.config.speak or (turn.want is not None and "speech" in turn.want):
-            job.speech = asyncio.Queue()
-            speaker = asyncio.create_task(self._speak(job))
         status = "done"
         try:
             request = self._request(turn)
@@ -226,14 +257,10 @@ class Engine:
             self._emit(job, ErrorEvent(turn.id, "internal", f"{type(error).__name__}: {error}"))
         if job.stop.is_set() and status == "done":
             status = "interrupted"
-        if speaker is not None and job.speech is not None:
-            job.speech.put_nowait(None)
-            await speaker
         if status == "interrupted":
             self._finish_interrupted(job)
             return
         job.timings["model_ms"] = round(job.model_ms, 1)
-        job.timings["engine_total_ms"] = _ms_since(job.submitted)
         self._emit(job, TurnDone(turn.id, dict(job.timings), status=status))
 
     def _start_turn(self, turn: Turn) -> None:
@@ -267,7 +294,6 @@ class Engine:
     def _generate(self, job: _Job, request: ModelRequest) -> None:
         turn_id = job.turn.id
         started = time.perf_counter()
-        splitter = SentenceSplitter() if job.speech is not None else None
 
         def progress(p: DecoderStep) -> None:
             self._emit_threadsafe(job, DecoderProgress(turn_id, p.modality.value, p.step, p.total))
@@ -276,37 +302,14 @@ class Engine:
             for event in self.model.respond(request, should_stop=job.stop.is_set, on_progress=progress):
                 if isinstance(event, GeneratedText):
                     self._emit_threadsafe(job, TextDelta(turn_id, event.text))
-                    for sentence in splitter.feed(event.text) if splitter else []:
-                        self._say_threadsafe(job, sentence)
                 elif isinstance(event, ReplyDone):
                     job.timings.update(event.timings_ms)
                     self._emit_threadsafe(job, FinalText(turn_id, event.text, event.seen))
-                    rest = splitter.flush() if splitter else ""
-                    if rest:
-                        self._say_threadsafe(job, rest)
                 elif isinstance(event, MediaResult):
                     self._emit_threadsafe(job, MediaOutput(turn_id, event.modality.value, event.media,
                                                            event.untrained_roles))
         finally:
             job.model_ms += (time.perf_counter() - started) * 1000
-
-    async def _speak(self, job: _Job) -> None:
-        assert job.speech is not None
-        index = 0
-        while (sentence := await job.speech.get()) is not None:
-            if job.stop.is_set():
-                continue
-            started = time.perf_counter()
-            try:
-                audio = await asyncio.get_running_loop().run_in_executor(self._voice, self.model.synthesize, sentence)
-            except Exception as error:
-                log.exception("speech synthesis failed")
-                self._emit(job, ErrorEvent(job.turn.id, "internal", f"speech synthesis failed: {error}"))
-                continue
-            job.model_ms += (time.perf_counter() - started) * 1000
-            if not job.stop.is_set():
-                self._emit(job, SpeechOutput(job.turn.id, audio, index, sentence))
-                index += 1
 
     # delivery (on the event loop) -------------------------------------------------------------
 
@@ -314,47 +317,41 @@ class Engine:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._emit, job, event)
 
-    def _say_threadsafe(self, job: _Job, sentence: str) -> None:
-        assert self._loop is not None and job.speech is not None
-        self._loop.call_soon_threadsafe(job.speech.put_nowait, sentence)
-
     def _emit(self, job: _Job, event: ReplyEvent) -> None:
-        if job.stop.is_set() and isinstance(event, (TextDelta, SpeechOutput, MediaOutput, DecoderProgress)):
-            return  # nothing more of an interrupted answer reaches the user
-        self._stamp_latency(job, event)
-        self._deliver(job, event)
+        job.outbox.put_nowait(event)
 
-    def _deliver(self, job: _Job, event: ReplyEvent | object) -> None:
-        """Puts `event` on the turn's stream; with history, after the writer thread recorded it (media
-        with the path it was saved at). The writer is one thread, so events keep their order."""
-        if self.history is None or not job.turn.conversation_id:
-            job.stream._put(event)
+
+class _Gate(Processor):
+    """Nothing more of a stopped answer reaches the user; the turn's latencies are stamped as its
+    first text and first speech pass, and its total when it is done."""
+
+    def __init__(self, job: _Job) -> None:
+        super().__init__()
+        self.job = job
+
+    async def process(self, frame: Frame) -> None:
+        job = self.job
+        if job.stop.is_set() and isinstance(frame, (TextDelta, SpeechOutput, MediaOutput, DecoderProgress)):
             return
-        assert self._loop is not None
-        written = self._loop.run_in_executor(self._writer, self._record, job.turn.id, event)
-        written.add_done_callback(lambda done: job.stream._put(done.result()))
-
-    def _record(self, turn_id: str, event: ReplyEvent | object) -> ReplyEvent | object:
-        """Saves one event to history (writer thread); returns it, with the saved path for media."""
-        if not isinstance(event, ReplyEvent):
-            return event  # the stream's end: it waits for every write before it
-        assert self.history is not None
-        try:
-            saved = self.history.record(event)
-        except Exception:  # a full disk must not end the answer; the log says what was lost
-            log.exception("could not save %s of turn %s to history", type(event).__name__, turn_id)
-            return event
-        if saved is not None and isinstance(event, (MediaOutput, SpeechOutput)):
-            return dataclasses.replace(event, path=str(saved.path))
-        return event
-
-    @staticmethod
-    def _stamp_latency(job: _Job, event: ReplyEvent) -> None:
         start = job.turn.end_of_speech or job.submitted
-        if isinstance(event, TextDelta) and "first_text_ms" not in job.timings:
+        if isinstance(frame, TextDelta) and "first_text_ms" not in job.timings:
             job.timings["first_text_ms"] = _ms_since(start)
-        elif isinstance(event, SpeechOutput) and "first_speech_ms" not in job.timings:
+        elif isinstance(frame, SpeechOutput) and "first_speech_ms" not in job.timings:
             job.timings["first_speech_ms"] = _ms_since(start)
+        elif isinstance(frame, TurnDone):  # after the answer's speech: its timings are complete now
+            if frame.status == "done":
+                job.timings["engine_total_ms"] = _ms_since(job.submitted)
+            frame = dataclasses.replace(frame, timings_ms={**frame.timings_ms, **job.timings})
+        await self.push(frame)
+
+
+class _StreamSink(Processor):
+    def __init__(self, stream: ReplyStream) -> None:
+        super().__init__()
+        self.stream = stream
+
+    async def process(self, frame: Frame) -> None:
+        self.stream._put(frame)
 
 
 def _ms_since(start: float) -> float:

@@ -24,6 +24,11 @@ class Frame:
     created: float = field(default_factory=time.monotonic, kw_only=True)
 
 
+@dataclass(frozen=True)
+class EndOfStream(Frame):
+    """The sources ended: each processor finishes what it holds, then passes this on."""
+
+
 # input frames ------------------------------------------------------------------------------------
 
 
@@ -58,6 +63,13 @@ class SpeechStarted(Frame):
     """The VAD heard the user start talking (barge-in cancels an answer on this)."""
 
     at: float  # seconds of the source's timeline
+
+
+@dataclass(frozen=True)
+class PushToTalk(Frame):
+    """The push-to-talk button: pressed, whatever is heard is the user's turn; released, it is sent."""
+
+    pressed: bool
 
 
 @dataclass(frozen=True)

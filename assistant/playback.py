@@ -10,7 +10,8 @@ import numpy as np
 
 from models import AudioData
 
-from .frames import SourceStatus
+from .frames import Frame, Interruption, SourceStatus, SpeechOutput
+from .processor import Processor
 
 log = logging.getLogger(__name__)
 _BLOCK_S = 0.05  # written in 50 ms blocks, so stop() cuts in within one block
@@ -78,3 +79,19 @@ class SpeechPlayer:
                         stream.write(np.ascontiguousarray(audio.samples[start:start + block, None]))
             except Exception:
                 log.exception("could not play speech")
+
+
+class Playback(Processor):
+    """The speaker as a sink: plays each SpeechOutput (on the player's own thread, so the loop never
+    waits for audio) and cuts it at once on an Interruption (barge-in, stop)."""
+
+    def __init__(self, player: SpeechPlayer) -> None:
+        super().__init__()
+        self.player = player
+
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, SpeechOutput):
+            self.player.play(frame.audio)
+        elif isinstance(frame, Interruption):
+            self.player.stop()
+        await self.push(frame)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models import (
+    READERS,
     SUFFIXES,
     AnyToAnyModel,
     AudioData,
@@ -20,14 +21,13 @@ from models import (
 )
 
 __all__ = ["SUFFIXES", "PreparedInputs", "kind_of_path", "prepare_inputs", "read_attachment"]
-_READERS = {"image": read_image, "audio": read_audio, "video": read_video}
 
 
 def read_attachment(path: str | Path) -> Media:
     """A file decoded by its suffix (image, audio or video); an unknown suffix is tried as each."""
     kind = kind_of_path(path)
     if kind is not None:
-        return _READERS[kind](path)
+        return READERS[kind](path)
     for reader in (read_image, read_video, read_audio):
         try:
             return reader(path)

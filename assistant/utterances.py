@@ -1,5 +1,8 @@
 """Cuts the microphone stream into utterances with Silero VAD (hysteresis on the speech probability).
 
+A processor: AudioChunk frames in, SpeechStarted and Utterance frames out; PushToTalk holds a turn
+open whatever the VAD hears; EndOfStream sends the utterance in progress.
+
 Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
 `stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
 so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there.
@@ -15,7 +18,8 @@ import numpy as np
 
 from models import AudioData, StreamingVad
 
-from .frames import AudioChunk, Frame, SpeechStarted, Utterance
+from .frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechStarted, Utterance
+from .processor import Processor
 
 
 @dataclass
@@ -42,11 +46,12 @@ class VadSettings:
         )
 
 
-class UtteranceSegmenter:
+class UtteranceSegmenter(Processor):
     RATE = StreamingVad.RATE
     WINDOW = StreamingVad.WINDOW
 
     def __init__(self, vad: StreamingVad, settings: VadSettings | None = None) -> None:
+        super().__init__()
         self.vad = vad
         self.settings = settings or VadSettings()
         window_ms = 1000 * self.WINDOW / self.RATE
@@ -61,8 +66,23 @@ class UtteranceSegmenter:
         self._start_at = 0.0
         self._held = False  # push-to-talk: everything is speech while held
 
-    def process(self, chunk: AudioChunk) -> Iterator[Frame]:
-        """Feeds 16 kHz mono audio; yields SpeechStarted and Utterance frames as they happen."""
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, AudioChunk):
+            found = self._cut(frame)
+        elif isinstance(frame, PushToTalk):
+            found = self._hold(frame.pressed)
+        elif isinstance(frame, EndOfStream):
+            found = self._flush()
+        else:
+            found = iter(())
+        for speech in found:
+            await self.push(speech)
+        if not isinstance(frame, AudioChunk):  # the audio itself ends here; anything else goes on
+            await self.push(frame)
+
+    def _cut(self, chunk: AudioChunk) -> Iterator[Frame]:
+        """Feeds 16 kHz mono audio; yields SpeechStarted and Utterance frames as they happen. The
+        VAD runs here on the loop: a window is a few hundred multiply-adds of a tiny network."""
         if chunk.rate != self.RATE:
             raise ValueError(f"the VAD needs {self.RATE} Hz audio, got {chunk.rate} Hz")
         self._samples = np.concatenate([self._samples, chunk.samples])
@@ -90,7 +110,7 @@ class UtteranceSegmenter:
         if self._run >= self._stop_windows or too_long:
             yield from self._close()
 
-    def set_hold(self, held: bool) -> Iterator[Frame]:
+    def _hold(self, held: bool) -> Iterator[Frame]:
         """Push-to-talk: pressing starts an utterance whatever the VAD says; releasing ends it."""
         self._held = held
         if held and not self._speaking:
@@ -108,7 +128,7 @@ class UtteranceSegmenter:
         if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock)
 
-    def flush(self) -> Iterator[Frame]:
+    def _flush(self) -> Iterator[Frame]:
         """At the end of the stream: the utterance in progress, if any."""
         if self._speaking:
             yield from self._close()

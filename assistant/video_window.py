@@ -1,7 +1,10 @@
 """The rolling video window of a live session: frames sampled at a few per second, each encoded
 by the image encoder as it arrives, the last K kept, so a turn waits only for the LLM. With real
-eyes (a perception role) each sample is also looked at: what is seen, and what came into or left
-the view, go to `on_scene`."""
+eyes (a perception role) each sample is also looked at: what is seen (SceneSeen) and what came
+into or left the view (SceneChange) are pushed on.
+
+A processor: VideoFrame frames end here; every other frame passes on. `snapshot()` is what a turn
+attaches."""
 
 from __future__ import annotations
 
@@ -15,19 +18,20 @@ import numpy as np
 
 from models import AnyToAnyModel, EncodedVideo, ImageData
 
-from .frames import Frame, SceneChange, SceneSeen, VideoFrame
+from .frames import EndOfStream, Frame, SceneChange, SceneSeen, VideoFrame
+from .processor import Processor
 
 log = logging.getLogger(__name__)
 RunOnDevice = Callable[..., Awaitable[Any]]
 
 
-class VideoWindow:
+class VideoWindow(Processor):
     def __init__(self, model: AnyToAnyModel, run_on_device: RunOnDevice, sample_fps: float = 2.0, keep: int = 8,
-                 on_scene: Callable[[Frame], None] | None = None):
+                 look: bool = False):
+        super().__init__()
         self.model = model
-        self.on_scene = on_scene
-        # frames are looked at only with real eyes and someone to tell what they saw
-        self.tracker = model.scene_tracker() if model.can_see and on_scene is not None else None
+        # frames are looked at only with real eyes, and when asked (someone shows or says what is seen)
+        self.tracker = model.scene_tracker() if model.can_see and look else None
         self.run_on_device = run_on_device
         self.interval = 1.0 / sample_fps
         self.sample_fps = sample_fps
@@ -38,7 +42,15 @@ class VideoWindow:
         self.sampled = 0
         self.dropped = 0  # sampled frames skipped because the encoder was still busy
 
-    async def process(self, frame: VideoFrame) -> None:
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, VideoFrame):
+            self._sample(frame)
+            return
+        if isinstance(frame, EndOfStream):
+            await self.settle()
+        await self.push(frame)
+
+    def _sample(self, frame: VideoFrame) -> None:
         """Keeps the newest frame; starts encoding it when a sample is due and the encoder is free."""
         self._latest = frame.pixels
         if self._last_sample is not None and frame.timestamp - self._last_sample < self.interval - 1e-6:
@@ -58,10 +70,10 @@ class VideoWindow:
             log.exception("could not encode a camera frame")
             return
         self._features.append(features)
-        if scene is not None and self.tracker is not None and self.on_scene is not None:
-            self.on_scene(SceneSeen(tuple(scene.as_dict()["detections"]), timestamp))
+        if scene is not None and self.tracker is not None:
+            await self.push(SceneSeen(tuple(scene.as_dict()["detections"]), timestamp))
             for news in self.tracker.update(scene):
-                self.on_scene(SceneChange(news))
+                await self.push(SceneChange(news))
 
     async def settle(self) -> None:
         """Waits for the frame being encoded, if any."""

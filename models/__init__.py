@@ -16,6 +16,7 @@ from .media import (
     EXTENSION,
     KINDS,
     MIME,
+    READERS,
     SUFFIXES,
     AudioData,
     ImageData,
@@ -70,7 +71,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "DEFAULT_LIMITS", "EXTENSION", "KINDS", "MIME", "SUFFIXES", "WANTABLE",
+    "DEFAULT_LIMITS", "EXTENSION", "KINDS", "MIME", "READERS", "SUFFIXES", "WANTABLE",
     "AnyToAnyModel", "AudioData", "DecoderStep", "EncodedVideo", "GeneratedText", "GenerationCancelled",
     "ImageData", "InputError", "InputMedia", "LoraSettings", "Media", "MediaError", "MediaLimits", "MediaResult",
     "Modality", "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted",

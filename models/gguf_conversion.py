@@ -1,7 +1,7 @@
 """One-time conversion of a GGUF checkpoint to safetensors in the user cache folder.
 
-De-quantising SmolLM2's Q4_1 GGUF takes ~17 s on 2 cores; the safetensors copy then
-loads in ~0.2 s. The conversion shows transformers' progress bar and is written to a
+De-quantising a GGUF is slow and loading safetensors is fast, so it is done once (docs/profiles.md
+has the times). The conversion shows transformers' progress bar and is written to a
 temporary folder first, so an interrupted conversion is redone, never half-used.
 """
 

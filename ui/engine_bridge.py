@@ -17,9 +17,8 @@ from PySide6.QtCore import QObject, Signal
 from assistant.frames import (
     AudioChunk,
     ErrorEvent,
-    Interruption,
+    Frame,
     SourceStatus,
-    SpeechOutput,
     TurnDone,
     VideoFrame,
     new_id,
@@ -55,6 +54,7 @@ class EngineBridge(QObject):
         self._session: Any = None
         self._sources: list[Any] = []
         self._player: Any = None
+        self._playback: Any = None  # the speaker as the last processor of every stream, when speaking
         self._last_preview = 0.0
 
     # lifecycle (UI thread) ---------------------------------------------------------------------
@@ -117,7 +117,7 @@ class EngineBridge(QObject):
         self._started.set()
         mqtt = None
         try:
-            from assistant.playback import SpeechPlayer
+            from assistant.playback import Playback, SpeechPlayer
             from assistant.runtime import Runtime  # torch and the model: seconds, off the UI thread
 
             self.runtime = Runtime(self.profile, self.data_dir)
@@ -130,6 +130,7 @@ class EngineBridge(QObject):
             self.opened.emit(self.runtime.history)
             await self.runtime.start()
             self._player = SpeechPlayer() if self.speak else None
+            self._playback = Playback(self._player) if self._player is not None else None
             await self.runtime.load(lambda role, done, total: self.loading.emit(role, done, total))
             self.ready.emit(self.runtime.describe())
             mqtt = self._start_mqtt()
@@ -173,7 +174,7 @@ class EngineBridge(QObject):
             self.event.emit(TurnDone(turn_id, status="error"))
             return
         async for event in stream:
-            self._deliver(event)
+            await self._deliver(event)
 
     def _cancel(self, turn_id: str) -> None:
         if self.runtime is not None:
@@ -191,7 +192,7 @@ class EngineBridge(QObject):
                                     on_frame=self._observe)
         try:
             async for frame in self._session.events():
-                self._deliver(frame)
+                await self._deliver(frame)
         except Exception as error:
             log.exception("the live session failed")
             self.event.emit(SourceStatus("live", "error", str(error)))
@@ -214,9 +215,7 @@ class EngineBridge(QObject):
         elif isinstance(frame, AudioChunk) and len(frame.samples):
             self.level.emit(float(np.sqrt(np.mean(np.square(frame.samples)))))
 
-    def _deliver(self, event: object) -> None:
-        if self._player is not None and isinstance(event, SpeechOutput):
-            self._player.play(event.audio)
-        elif self._player is not None and isinstance(event, Interruption):
-            self._player.stop()
+    async def _deliver(self, event: Frame) -> None:
+        if self._playback is not None:
+            await self._playback.process(event)
         self.event.emit(event)

@@ -14,12 +14,12 @@ from models import (
     EXTENSION,
     MIME,
     AnyToAnyModel,
+    GeneratedText,
     InputError,
     MediaResult,
     Modality,
     ModelRequest,
     ReplyDone,
-    TextDelta,
     parse_want,
     read_audio,
     read_image,
@@ -75,7 +75,7 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     text = ""
     seen: list[dict[str, object]] = []
     for event in model.respond(request):
-        if isinstance(event, TextDelta) and not options.as_json:
+        if isinstance(event, GeneratedText) and not options.as_json:
             stdout.write(event.text)
             stdout.flush()
         elif isinstance(event, MediaResult):

@@ -16,17 +16,15 @@ from ..engine import Engine, EngineConfig
 from ..event_json import event_to_json
 from ..frames import (
     FinalText,
-    Interruption,
     SceneChange,
     SourceStatus,
-    SpeechOutput,
     TextDelta,
     Transcript,
     TurnDone,
 )
 from ..history import History, default_data_dir
 from ..live import LiveConfig, LiveSession
-from ..playback import SpeechPlayer
+from ..playback import Playback, SpeechPlayer
 
 
 @dataclass
@@ -57,6 +55,7 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
     camera = open_camera(options.camera) if options.camera else None
     microphone = open_microphone(options.mic) if options.mic else None
     player = SpeechPlayer() if options.speak else None
+    playback = Playback(player) if player is not None else None
     if player is not None:
         _show(player.status, stdout, options.as_json)
     try:
@@ -69,10 +68,8 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             if not options.as_json:
                 stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
             async for frame in session.events(options.seconds):
-                if player is not None and isinstance(frame, SpeechOutput):
-                    player.play(frame.audio)
-                elif player is not None and isinstance(frame, Interruption):
-                    player.stop()  # barge-in: the voice stops with the answer
+                if playback is not None:
+                    await playback.process(frame)  # barge-in: the voice stops with the answer
                 if options.narrate or not isinstance(frame, SceneChange):
                     _show(frame, stdout, options.as_json)
             if options.as_json and session.barge_ins:

@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -25,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from models import WANTABLE, MediaError, read_audio, read_image, read_video
+from models import READERS, WANTABLE, Media, MediaError
 
-from ..frames import Media, new_id
+from ..frames import new_id
 
 MB = 1024 * 1024
 DEFAULT_MAX_PAYLOAD = 16 * MB
@@ -37,7 +36,6 @@ MAX_ID = 64
 MAX_SESSION = 128
 MAX_MIME = 255  # RFC 6838: a type and a subtype of up to 127 characters each
 DEFAULT_WANT = frozenset({"text"})
-READERS: dict[str, Callable[..., Media]] = {"image": read_image, "audio": read_audio, "video": read_video}
 DESCRIBE = {
     "image": "Describe this image.",
     "audio": "Describe this sound.",

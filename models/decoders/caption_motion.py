@@ -12,11 +12,10 @@ is a C-to-C self-attention, and C equals the caption width), so the pipeline sti
 through diffusers as it is; what changes is the attention's processor, which the folder records in
 `caption_motion.json` so that `restore` puts it back after `from_pretrained`.
 
-Measured on the synthetic world it is not the fix alone: 1,200 steps on from a 2,700-step AnimateDiff
-decoder drew the direction of 48.9% of clips (42.7% before), its loss at the noisiest step the same with
-the sign word swapped; 900 more with half of each batch from the noisiest timesteps
-(`DecoderTrainingOptions.noisiest_share`) took it to 86.5%, 600 more to 100% (README). That is `world
-train`'s recipe (`build.decoder_follow_ups`).
+On the synthetic world it is not the fix alone: the decoder's loss at the noisiest step stayed the
+same with the sign word swapped until half of each batch came from the noisiest timesteps
+(`DecoderTrainingOptions.noisiest_share`); together they learn the sign (docs/world.md). That is
+`world train`'s recipe (`build.decoder_follow_ups`).
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ sinusoidal temporal position so the order of the frames survives projection.
 With `motion`, one more token follows the frames: the last frame's pooled vector minus the
 first's (with the next temporal position). What does not move cancels out and what moved
 remains, so the direction of motion is in a single token that the input projector maps on its
-own; the frames alone leave the comparison across tokens to the LLM. (With the world-trained
-image encoder a linear probe reads the direction off this token for 99% of held-out videos.)"""
+own; the frames alone leave the comparison across tokens to the LLM."""
 
 from __future__ import annotations
 

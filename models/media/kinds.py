@@ -7,10 +7,14 @@ history saves is one the chat can play.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from models.encoded_video import EncodedVideo
+from models.media.audio_reader import read_audio
+from models.media.image_reader import read_image
 from models.media.types import AudioData, ImageData, VideoData
+from models.media.video_reader import read_video
 
 Media = ImageData | AudioData | VideoData
 """Decoded media: what a file holds and what a decoder makes."""
@@ -28,6 +32,9 @@ SUFFIXES: dict[str, frozenset[str]] = {
     # what read_video decodes through FFmpeg
     "video": frozenset(".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .flv".split()),
 }
+
+READERS: dict[str, Callable[..., Media]] = {"image": read_image, "audio": read_audio, "video": read_video}
+"""The reader of each kind: a path or bytes in (`name=` labels bytes in errors), decoded media out."""
 
 MIME = {"image": "image/png", "audio": "audio/wav", "video": "video/mp4"}
 """The MIME type of what `write_media` writes for each kind."""

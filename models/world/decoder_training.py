@@ -75,7 +75,7 @@ class DecoderTrainingOptions:
     zero_terminal_snr: bool = False
     # the share of each batch drawn from the noisiest 5% of the schedule instead of all of it: where a
     # clip's layout, and so its motion's sign, is decided. Drawn uniformly, a video UNet never learnt to
-    # use the sign word there (its loss the same with it swapped); with half, direction 49% -> 100% (1,500 steps)
+    # use the sign word there (its loss the same with it swapped); with half, it learnt to (docs/world.md)
     noisiest_share: float = 0.0
     # the largest standard deviation of Gaussian noise added to a caption's embedding (each one its own
     # share of it, drawn uniformly): an output projector's conditioning is never the caption's exact

@@ -4,26 +4,18 @@ An output projector learns its decoder's conditioning: the caption as that decod
 embeds it. A decoder trained anew embeds captions its own way (the video decoder with its direction
 words separated, `video_inflation.separate_new_words`), so the adapters trained against the old one ask
 it for the wrong thing, and where the old decoder's captions did not differ (by direction), nothing
-taught the LLM's signal states to tell them apart. Rather than train stages 1-3 again (2-3 hours on
-2 cores), these steps, each from the one before:
+taught the LLM's signal states to tell them apart. Rather than train stages 1-3 again (hours on a
+CPU), these steps, each from the one before:
 1. its output projector alone, its target statistics fitted afresh to the new decoder's captions;
 2. the LoRA with the output projectors, on the kind's generation records and the MoSIT conversations,
    with the chat records mixed in and anchored by KL to the LLM without LoRA, as in stage 3;
 3. its output projector alone again, on the signal states step 2 left;
 4. the LoRA alone (its output projectors' error still in the loss) on stage 3's whole mix, the chat
    records a larger share and anchored harder, in two runs (`Anchor`): step 2, like any training of a
-   LoRA already tuned, loses ordinary answers ("what colour is the sky" -> "indigo"). Measured on the
-   shipped adapters: 10 of 12 chat answers kept -> 11 after the first run -> 12 after the second, every
-   other figure of the whole evaluation still over its goal (README).
+   LoRA already tuned, loses ordinary answers ("what colour is the sky" -> "indigo"); the anchoring
+   brings them back.
 
-Measured from the earlier adapters (fitted to a UNet3D video decoder whose captions did not differ by
-direction) to the caption-reading video decoder (alone: direction, colour and shape right for 96 of 96
-captions), on the first 24 held-out video requests end to end (direction / colour / shape; the output
-projector refitted alone keeping its old statistics, 300 steps: 42 / 88 / 96%): after step 1, 62 / 88 /
-88%; after step 2, 83 / 79 / 92%; after 600 steps of step 3, 100 / 83 / 100% (its held-out error to the
-decoder's embedding, in standardised units, 0.31 after step 1, 0.08 then); after 1,200, 96 / 88 / 100% (0.06).
-Blue circles came out teal: the decoders were fragile near their captions, which their jittered runs fixed
-(README). 16 + 22 + 2 x 14 minutes beside another job on 2 cores; the two anchoring runs 17 + 13.
+docs/world.md has what each step measured and how long it took.
 """
 
 from __future__ import annotations
@@ -55,7 +47,7 @@ class Anchor:
 
 @dataclass(frozen=True)
 class RefitBudget:
-    """Steps and learning rates of the steps (2 CPU cores: about 1 s a step alone, 4.5 s with the LoRA)."""
+    """Steps and learning rates of the steps (docs/world.md: how long they take)."""
 
     projector_steps: int = 600
     joint_steps: int = 300

@@ -9,18 +9,13 @@ answering them). Each stage starts from the one before; the last writes the adap
 After stage 3, some projectors train once more, each alone (everything else as stage 3 left it, frozen,
 the LoRA in place): an input projector on its kind's captioning records, an output projector on its
 kind's generation records (`StageBudget.refinements`). Stage 3 gives each a tenth of its records and
-its other parts share the loss:
-- the video input projector had learnt colour and shape but not the direction (44% of held-out videos
-  captioned right), although its motion token holds it (a linear probe reads it 99% of the time);
-  300 steps of this took it to 98%; the image one went from 94% to 99%;
-- the image output projector's prediction was 0.33 of the caption's distance from the mean embedding
-  away from the decoder's own embedding; triangles came out as other shapes (shape 67%); 300 steps
-  brought the error to 0.10 and shape to 100%; the video one's MSE went from 0.24 to 0.03, and video
-  colour and shape from 92% and 67% to 100%.
+its other parts share the loss, so a projector can leave an attribute unlearnt (the video input
+projector the direction, though its motion token holds it; the image output projector the shape)
+that its own refinement then learns. docs/world.md has the measurements.
 
 After each step that trains the input side, `reading_probe` scores how often the model picks each
 true attribute over the swapped ones (the step's `reads` figures): a stage 3 that has not learnt to
-read a clip's direction shows it there (one build: 2 of 12), where the evaluation would take 30 min.
+read a clip's direction shows it there, long before a full evaluation would.
 """
 
 from __future__ import annotations

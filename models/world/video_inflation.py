@@ -15,12 +15,9 @@ start as the identity too (`random_pipelines.motion_adapter`).
 
 The image decoder's text encoder never read the words only video captions hold (the directions): their
 embeddings are still the random ones it started with, and its trained layers map them almost onto one
-another ("moving left" and "moving down" 0.6 apart where "a red" and "a blue" are 36 apart), so no
-decoder or projector could tell them apart. `separate_new_words` trains those words' embeddings alone
-(every other weight frozen) until captions that differ only in them lie as far apart as the image
-captions do (with the norms capped at the known words', the closest such pair went from 0.11 to 7.4
-apart; 1,200 AnimateDiff UNet steps after it drew direction right for 67% of 24 held-out captions, where
-without it 3,000 steps stayed at chance).
+another, so no decoder or projector could tell them apart. `separate_new_words` trains those words'
+embeddings alone (every other weight frozen, the norms capped at the known words') until captions that
+differ only in them lie as far apart as the image captions do (docs/world.md: what that changed).
 """
 
 from __future__ import annotations

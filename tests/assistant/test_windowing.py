@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.frames import AudioChunk, SpeechStarted, Utterance, VideoFrame
+from assistant.frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechStarted, Utterance, VideoFrame
+from assistant.processor import Processor, QueueSink
 from assistant.speech_queue import SentenceSplitter
 from assistant.utterances import UtteranceSegmenter, VadSettings
 from assistant.video_window import VideoWindow
@@ -26,6 +27,15 @@ def chunks(samples: np.ndarray, block: int = 512):
         yield AudioChunk(samples[start:start + block], 16000, start / 16000)
 
 
+async def through(processor: Processor, frames) -> list[Frame]:
+    """What `processor` pushes on while it is given `frames`."""
+    sink = QueueSink()
+    processor.link(sink)
+    for frame in frames:
+        await processor.process(frame)
+    return [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+
+
 def test_sentences_come_out_as_soon_as_they_end():
     splitter = SentenceSplitter()
     out = []
@@ -42,12 +52,13 @@ def test_sentences_come_out_as_soon_as_they_end():
     assert long_clause.feed(", and a third part, and more") == ["and a second part, and a third part,"]
 
 
-def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
+@pytest.mark.asyncio
+async def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
     silence = np.zeros(16000, np.float32)
     first, second = speech("Turn on the lights.", tmp_path), speech("What time is it?", tmp_path)
     stream = np.concatenate([silence, first, silence, silence, second, silence])
     segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
-    frames = [f for chunk in chunks(stream) for f in segmenter.process(chunk)] + list(segmenter.flush())
+    frames = await through(segmenter, chunks(stream))
     assert [type(f) for f in frames] == [SpeechStarted, Utterance, SpeechStarted, Utterance]
     one, two = frames[1], frames[3]
     assert one.start == pytest.approx(1.0, abs=0.3)
@@ -56,20 +67,23 @@ def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
     assert 0.5 * len(first) / 16000 < one.audio.seconds < len(first) / 16000 + 0.2 + 0.5
 
 
-def test_silence_and_tones_make_no_utterance():
+@pytest.mark.asyncio
+async def test_silence_and_tones_make_no_utterance():
     t = np.arange(48000) / 16000
     tone = (0.3 * np.sin(2 * np.pi * 523 * t)).astype(np.float32)
     segmenter = UtteranceSegmenter(StreamingVad())
     stream = np.concatenate([np.zeros(16000, np.float32), tone])
-    assert [f for chunk in chunks(stream) for f in segmenter.process(chunk)] == []
+    assert await through(segmenter, chunks(stream)) == []  # the audio itself is not passed on
 
 
-def test_speech_still_going_at_the_end_is_flushed(tmp_path: Path):
+@pytest.mark.asyncio
+async def test_speech_still_going_at_the_end_is_flushed(tmp_path: Path):
     segmenter = UtteranceSegmenter(StreamingVad())
     said = speech("Hello there, how are you?", tmp_path)
-    frames = [f for chunk in chunks(said) for f in segmenter.process(chunk)]
+    frames = await through(segmenter, chunks(said))
     assert isinstance(frames[0], SpeechStarted) and not any(isinstance(f, Utterance) for f in frames)
-    assert isinstance(next(iter(segmenter.flush())), Utterance)
+    ended = await through(segmenter, [EndOfStream()])
+    assert [type(f) for f in ended] == [Utterance, EndOfStream]  # what it held, then the end
 
 
 @pytest.mark.asyncio
@@ -116,11 +130,13 @@ async def test_frames_faster_than_the_encoder_are_dropped_and_counted(tiny_model
     assert len(window._features) == 1
 
 
-def test_push_to_talk_makes_an_utterance_of_whatever_is_heard():
+@pytest.mark.asyncio
+async def test_push_to_talk_makes_an_utterance_of_whatever_is_heard():
     segmenter = UtteranceSegmenter(StreamingVad())
     quiet = np.zeros(16000, np.float32)  # no speech at all: the VAD alone would never start
-    assert [f for c in chunks(quiet) for f in segmenter.process(c)] == []
-    assert isinstance(next(iter(segmenter.set_hold(True))), SpeechStarted)
-    assert [f for c in chunks(quiet) for f in segmenter.process(c)] == []  # silence does not end a held turn
-    released = list(segmenter.set_hold(False))
+    assert await through(segmenter, chunks(quiet)) == []
+    pressed = await through(segmenter, [PushToTalk(True)])
+    assert [type(f) for f in pressed] == [SpeechStarted, PushToTalk]
+    assert await through(segmenter, chunks(quiet)) == []  # silence does not end a held turn
+    released = await through(segmenter, [PushToTalk(False)])
     assert isinstance(released[0], Utterance) and released[0].audio.seconds >= 1.0

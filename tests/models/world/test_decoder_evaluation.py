@@ -35,7 +35,7 @@ def test_the_shipped_decoders_draw_what_random_ones_cannot(tiny_saved_profile: P
     shipped = evaluate_decoders(ModelSet(load_profile("local")), limit=3, seeds=(0,),
                                 progress=lambda *step: heard.append(step))
     assert set(shipped.scores) == FIGURES and all(score.total == 3 for score in shipped.scores.values())
-    # the world-trained image and sound decoders: right on nearly every caption (README: 96-100%)
+    # the world-trained image and sound decoders: right on nearly every caption (docs/world.md)
     trained = ("image colour", "image shape", "sound pitch", "sound pattern")
     assert sum(shipped.scores[name].correct for name in trained) >= 11
     assert all(source["trained"] for source in shipped.weights.values())

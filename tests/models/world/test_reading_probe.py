@@ -18,9 +18,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_shipped_adapters_read_what_untrained_projectors_cannot(world: Path, tmp_path: Path) -> None:
-    shipped = reading_probe("local", None, world, ("video",), count=4)
+    shipped = reading_probe("local", None, world, ("video",), count=4)  # nearly all read right (docs/world.md)
     assert {name: (score.correct, score.total) for name, score in shipped.items()} == {
-        "video colour": (4, 4), "video shape": (4, 4), "video direction": (4, 4)}  # README: 98% captioned right
+        "video colour": (4, 4), "video shape": (4, 4), "video direction": (4, 4)}
     untrained = reading_probe("local", tmp_path, world, ("video",), count=4)  # an empty adapters folder
     assert sum(score.correct for score in untrained.values()) <= 6  # of 12; chance is 3 to 4
 

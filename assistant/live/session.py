@@ -1,0 +1,123 @@
+"""A live session: camera and microphone in, a pipeline of processors, every frame out.
+
+    sources → observer → video window → utterance segmenter → transcriber → turn taker → answerer
+            → [narrator] → the session's stream
+
+Camera frames feed the rolling video window (encoded as they arrive). Microphone audio goes
+through the utterance segmenter: when the user starts talking during an answer, the answerer
+cancels it (barge-in); when they stop, their words are transcribed and become a turn with the video
+window (or the latest frame) attached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine import Engine
+from ..frames import AudioChunk, EndOfStream, Frame, PushToTalk, SourceStatus, VideoFrame
+from ..processor import Pipeline, Processor, QueueSink
+from ..utterances import UtteranceSegmenter, VadSettings
+from ..video_window import VideoWindow
+from .answerer import Answerer
+from .narrator import Narrator
+from .transcriber import Transcriber
+from .turn_taker import TurnTaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveConfig:
+    sample_fps: float = 2.0  # video window: frames encoded per second
+    window: int = 8  # video window: frames kept
+    vad: VadSettings | None = None  # None: the profile's [vad] settings
+    want: frozenset[str] | None = None
+    barge_in: bool = True
+    narrate: bool = False  # speak what comes into and leaves the camera's view (needs real eyes)
+    drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
+
+
+class Observer(Processor):
+    """Shows every camera frame and audio chunk to a callback (previews, level meters), unchanged."""
+
+    def __init__(self, on_frame: Callable[[Frame], None]) -> None:
+        super().__init__()
+        self.on_frame = on_frame
+
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, (VideoFrame, AudioChunk)):
+            self.on_frame(frame)
+        await self.push(frame)
+
+
+class LiveSession:
+    def __init__(
+        self,
+        engine: Engine,
+        camera: Any | None = None,
+        microphone: Any | None = None,
+        config: LiveConfig | None = None,
+        conversation_id: str | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.camera = camera
+        self.microphone = microphone
+        self.config = config = config or LiveConfig()
+        model = engine.model
+        vad = config.vad or VadSettings.from_profile(model.profile.roles["vad"].options
+                                                     if "vad" in model.profile.roles else {})
+        self.window = VideoWindow(model, engine.run_on_device, config.sample_fps, config.window, look=True)
+        self.answerer = Answerer(engine, config.barge_in, config.drain_s)
+        self._out = QueueSink()
+        self.pipeline = Pipeline([
+            *([Observer(on_frame)] if on_frame is not None else []),
+            self.window,
+            UtteranceSegmenter(model.streaming_vad(), vad),
+            Transcriber(engine),
+            TurnTaker(self.window, config.want, conversation_id),
+            self.answerer,
+            *([Narrator(engine, self.answerer)] if config.narrate else []),
+            self._out,
+        ])
+
+    @property
+    def barge_ins(self) -> list[float]:
+        """ms from the VAD hearing speech start to the interrupted answer's end, per barge-in."""
+        return self.answerer.barge_ins
+
+    async def events(self, seconds: float | None = None) -> AsyncIterator[Frame]:
+        """Runs the session for `seconds` (or until the sources end) and yields every frame of it."""
+        pumps = [asyncio.create_task(self._pump(source)) for source in (self.camera, self.microphone) if source]
+        runner = asyncio.create_task(self._run_until(pumps, seconds))
+        while not isinstance(frame := await self._out.queue.get(), EndOfStream):
+            yield frame
+        await runner
+
+    async def push_to_talk(self, pressed: bool) -> None:
+        """Held: the microphone's audio is the user's turn, whatever the VAD hears; released: sent."""
+        await self.pipeline.process(PushToTalk(pressed))
+
+    async def _run_until(self, pumps: list[asyncio.Task[None]], seconds: float | None) -> None:
+        try:
+            await asyncio.wait_for(asyncio.gather(*pumps), timeout=seconds)
+        except TimeoutError:
+            pass
+        finally:
+            for source in (self.camera, self.microphone):
+                if source is not None:
+                    source.stop()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            await self.pipeline.end()
+
+    async def _pump(self, source: Any) -> None:
+        try:
+            async for frame in source.frames():
+                await self.pipeline.process(frame)
+        except Exception as error:  # a failing device ends its source, not the session
+            log.exception("capture source %s failed", getattr(source, "name", source))
+            await self.pipeline.process(SourceStatus(getattr(source, "name", "source"), "error", str(error)))

@@ -1,0 +1,24 @@
+"""Makes a turn of what the user said, with what the camera saw while they said it."""
+
+from __future__ import annotations
+
+from ..frames import Frame, Transcript, Turn
+from ..processor import Processor
+from ..video_window import VideoWindow
+
+
+class TurnTaker(Processor):
+    def __init__(self, window: VideoWindow, want: frozenset[str] | None, conversation_id: str | None) -> None:
+        super().__init__()
+        self.window = window
+        self.want = want
+        self.conversation_id = conversation_id
+
+    async def process(self, frame: Frame) -> None:
+        await self.push(frame)
+        if isinstance(frame, Transcript) and frame.text.strip():
+            await self.window.settle()
+            seen = self.window.snapshot()
+            ended = frame.utterance.created if frame.utterance is not None else frame.created
+            await self.push(Turn(text=frame.text, media=(seen,) if seen is not None else (), want=self.want,
+                                 conversation_id=self.conversation_id, transcript=frame.text, end_of_speech=ended))
