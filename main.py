@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="a text conversation in the terminal")
     chat.add_argument("--profile", default="local")
+    chat.add_argument("--data", type=Path, default=None, help="history folder (default: the user data folder)")
+    chat.add_argument("--conversation", default=None, help="go on with this conversation id (default: a new one)")
     return parser
 
 
@@ -238,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         from assistant.cli.chat import run_chat
 
-        return run_chat(getattr(args, "profile", None) or "local")
+        return run_chat(getattr(args, "profile", None) or "local", data=getattr(args, "data", None),
+                        conversation=getattr(args, "conversation", None))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

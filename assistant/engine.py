@@ -65,7 +65,7 @@ _END = object()
 class EngineConfig:
     max_queued: int = 4  # turns waiting (not running) before new ones are refused as busy
     workers: int = 1  # model calls at once on the device
-    timeout_s: float = 300.0
+    timeout_s: float | None = 300.0  # None: no limit (a one-shot request that may take minutes)
     speak: bool = False  # speak every answer; a turn whose want has "speech" is spoken anyway
 
 

@@ -25,7 +25,6 @@ class Runtime:
         self.model = AnyToAnyModel.from_profile(profile)
         self.history = History(data_dir or default_data_dir())
         self.engine = Engine(self.model, config, self.history)
-        self.loaded = False
 
     async def start(self) -> None:
         await self.engine.start()
@@ -37,7 +36,6 @@ class Runtime:
             await self.engine.run_on_device(load)
             if on_step is not None:
                 on_step(name, done, len(steps))
-        self.loaded = True
 
     async def close(self) -> None:
         await self.engine.close()

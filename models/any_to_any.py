@@ -82,9 +82,6 @@ class AnyToAnyModel:
     def synthesize(self, text: str) -> AudioData:
         return self.models.tts().synthesize(text)
 
-    def speech_sentences(self, text: str) -> Iterator[AudioData]:
-        return self.models.tts().sentences(text)
-
     def capabilities(self) -> str:
         """What this profile can do, in a few sentences ("what can you do?" gets the same)."""
         return capabilities(self.models)

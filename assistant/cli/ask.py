@@ -1,7 +1,12 @@
-"""`ask`: one request, any inputs to any outputs, written to a folder (and printed as JSON)."""
+"""`ask`: one request, any inputs to any outputs, written to a folder (and printed as JSON).
+
+A front-end like the others: the request becomes a turn that the engine answers; its events are
+printed as they stream and its media written to the folder (the spoken answer as one file).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -10,16 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from models import (
     EXTENSION,
     MIME,
     AnyToAnyModel,
-    GeneratedText,
+    AudioData,
     InputError,
-    MediaResult,
-    Modality,
-    ModelRequest,
-    ReplyDone,
+    Media,
     parse_want,
     read_audio,
     read_image,
@@ -27,6 +31,8 @@ from models import (
     write_media,
 )
 
+from ..engine import Engine, EngineConfig
+from ..frames import ErrorEvent, FinalText, MediaOutput, SpeechOutput, TextDelta, Turn, TurnDone
 from ..turn_inputs import prepare_inputs
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,10 @@ class AskOptions:
 def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     """Runs one request; raises InputError (exit 2 at the caller) for anything the user can fix."""
     stdout = stdout or sys.stdout  # the stream of the moment, not the one at import
+    return asyncio.run(_ask(options, stdout))
+
+
+async def _ask(options: AskOptions, stdout: TextIO) -> int:
     started = time.perf_counter()
     # 1. check every input before any model loads: bad input fails fast
     want = parse_want(options.want)
@@ -55,54 +65,48 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     if not options.text.strip() and not media and not audios:
         raise InputError("nothing to ask: give --text, --image, --audio or --video")
     model = AnyToAnyModel.from_profile(options.profile)
-    timings: dict[str, float] = {}
-
-    # 2. speech in an audio input is the user talking: it becomes their text; other sounds are media
-    prepared = prepare_inputs(model, options.text, media + audios)
-    if prepared.asr_ms:
-        timings["asr_ms"] = prepared.asr_ms
-    transcript = prepared.transcript
-    request = ModelRequest(
-        text=prepared.text,
-        media=prepared.media,
-        want={Modality(w) for w in want if w in {m.value for m in Modality}} if want is not None else None,
-    )
-
-    # 3. stream the reply; write each medium as it arrives
     options.out.mkdir(parents=True, exist_ok=True)
     outputs: list[dict[str, str]] = []
     warnings: list[str] = []
-    text = ""
-    seen: list[dict[str, object]] = []
-    for event in model.respond(request):
-        if isinstance(event, GeneratedText) and not options.as_json:
-            stdout.write(event.text)
-            stdout.flush()
-        elif isinstance(event, MediaResult):
-            outputs.append(_save(event.media, event.modality.value, options.out, len(outputs)))
-            if event.untrained_roles:
-                warnings.append(
-                    f"the {event.modality.value} was made with untrained weights ({', '.join(event.untrained_roles)}):"
-                    " it shows what the pipeline does, not what a trained model would make"
-                )
-        elif isinstance(event, ReplyDone):
-            text = event.text
-            seen = list(event.seen)
-            timings.update(event.timings_ms)
-
-    # 4. speech: the answer read aloud
-    if want is not None and "speech" in want and text:
-        tts_start = time.perf_counter()
-        speech = model.synthesize(text)
-        timings["tts_ms"] = _ms(tts_start)
-        outputs.append(_save(speech, "speech", options.out, len(outputs)))
+    speech: list[AudioData] = []
+    text, seen, timings = "", [], {}
+    async with Engine(model, EngineConfig(timeout_s=None)) as engine:  # one request: as long as it takes
+        # 2. speech in an audio input is the user talking: it becomes their text; other sounds are media
+        prepared = await engine.run_on_device(prepare_inputs, model, options.text, media + audios)
+        turn = Turn(text=prepared.text, media=tuple(prepared.media), transcript=prepared.transcript,
+                    want=frozenset(want) if want is not None else None)
+        # 3. stream the reply; write each medium as it arrives
+        async for event in engine.submit(turn):
+            if isinstance(event, TextDelta) and not options.as_json:
+                stdout.write(event.text)
+                stdout.flush()
+            elif isinstance(event, MediaOutput):
+                outputs.append(_save(event.media, event.modality, options.out, len(outputs)))
+                if event.untrained_roles:
+                    warnings.append(f"the {event.modality} was made with untrained weights "
+                                    f"({', '.join(event.untrained_roles)}): it shows what the pipeline does, "
+                                    "not what a trained model would make")
+            elif isinstance(event, SpeechOutput):
+                speech.append(event.audio)
+            elif isinstance(event, FinalText):
+                text, seen = event.text, list(event.seen)
+            elif isinstance(event, ErrorEvent):
+                _raise(event)
+            elif isinstance(event, TurnDone):
+                timings = dict(event.timings_ms)
+    # 4. speech: the answer read aloud, its sentences in one file
+    if speech:
+        outputs.append(_save(AudioData(np.concatenate([a.samples for a in speech]), speech[0].rate), "speech",
+                             options.out, len(outputs)))
+    if prepared.asr_ms:
+        timings["asr_ms"] = prepared.asr_ms
     timings["load_ms"] = round(sum(model.models.load_times_ms().values()), 1)
     timings["wall_ms"] = _ms(started)
 
     if options.as_json:
         result = {
             "text": text,
-            "transcript": transcript,
+            "transcript": prepared.transcript,
             "outputs": outputs,
             "seen": seen,
             "timings_ms": timings,
@@ -120,7 +124,14 @@ def run_ask(options: AskOptions, stdout: TextIO | None = None) -> int:
     return 0
 
 
-def _save(media: object, label: str, folder: Path, index: int) -> dict[str, str]:
+def _raise(event: ErrorEvent) -> None:
+    """A refused request is the user's to fix (exit 2); anything else is a failure of ours."""
+    if event.code == "bad_request":
+        raise InputError(event.message)
+    raise RuntimeError(f"{event.code}: {event.message}")
+
+
+def _save(media: Media, label: str, folder: Path, index: int) -> dict[str, str]:
     kind = "audio" if label == "speech" else label
     path = write_media(media, folder / f"{index:02d}-{label}{EXTENSION[kind]}")
     return {"modality": label, "path": str(path), "mime": MIME[kind]}

@@ -223,11 +223,12 @@ class MqttBridge:
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         no_delay(client)
-        await client.publish(self.status_topic, b"online", qos=1, retain=True)
-        self._announce()
         share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
         await client.subscribe(f"{share}{self.prefix}/+/request", qos=1)
         await client.subscribe(f"{share}{self.prefix}/+/request/+", qos=1)
+        # online once the broker acknowledged the subscriptions: a request sent on "online" is heard
+        await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        self._announce()
         self.connected.set()
         workers = {asyncio.create_task(self._receive(client)), asyncio.create_task(self._drain(client))}
         stopping = asyncio.create_task(stop.wait())

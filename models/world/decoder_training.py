@@ -418,25 +418,3 @@ def _train_unet(modality: str, pipeline: DiffusionPipeline, media: WorldMedia, o
         f"{modality} unet", options.unet_steps, options.unet_seconds, options.log_every, step)
     unet.eval().requires_grad_(False)
     text_encoder.eval().requires_grad_(False)
-
-
-def train_image_decoder(world_folder: Path, out_folder: Path | None, config: dict[str, Any],
-                        options: DecoderTrainingOptions = DecoderTrainingOptions()
-                        ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
-    """The Stable Diffusion decoder of the world's images; see `train_decoder`."""
-    return train_decoder("image", world_folder, out_folder, config, options)
-
-
-def train_audio_decoder(world_folder: Path, out_folder: Path | None, config: dict[str, Any],
-                        options: DecoderTrainingOptions = DecoderTrainingOptions()
-                        ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
-    """The AudioLDM decoder (with a MelVocoder) of the world's sounds; see `train_decoder`."""
-    return train_decoder("audio", world_folder, out_folder, config, options)
-
-
-def train_video_decoder(world_folder: Path, out_folder: Path | None, config: dict[str, Any],
-                        options: DecoderTrainingOptions = DecoderTrainingOptions()
-                        ) -> tuple[DiffusionPipeline, DecoderTrainingReport]:
-    """The video decoder (TextToVideoSD, or AnimateDiff with `motion_modules`) of the world's videos;
-    see `train_decoder`."""
-    return train_decoder("video", world_folder, out_folder, config, options)

@@ -45,8 +45,6 @@ def test_tts_speaks_and_asr_understands_it(local_model: AnyToAnyModel):
     speech = local_model.synthesize("Good morning. The door is locked.")
     assert speech.rate == 22050 and 1.0 < speech.seconds < 6.0
     assert np.abs(speech.samples).max() > 0.05
-    sentences = list(local_model.speech_sentences("First sentence. Second one."))
-    assert len(sentences) == 2
     resampled = np.interp(np.arange(0, len(speech.samples), 22050 / 16000), np.arange(len(speech.samples)),
                           speech.samples).astype(np.float32)
     heard = local_model.transcribe(AudioData(resampled, 16000)).lower()
