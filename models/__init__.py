@@ -6,11 +6,11 @@ transformers, diffusers: seconds to import) on first use, so a window can open b
 synthetic world's research code has its own facade, `models.world`, for the commands that use it.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .encoded_video import EncodedVideo
 from .errors import InputError, MediaError, ProfileError, WeightsMissingError
+from .lazy_exports import lazy_getattr
 from .media import (
     DEFAULT_LIMITS,
     EXTENSION,
@@ -62,12 +62,7 @@ if TYPE_CHECKING:
     from .weights import WeightSource
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -8,9 +8,9 @@ This is the research side's facade: the `world` and `eval` commands import from 
 facade (`models`) does not export it. What needs torch imports on first use.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from models.lazy_exports import lazy_getattr
 from models.world.analysers import (
     analyse_image,
     analyse_sound,
@@ -56,12 +56,7 @@ if TYPE_CHECKING:
     from .report import WorldReport, format_table
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
