@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models import (
     READERS,
     SUFFIXES,
-    AnyToAnyModel,
     AudioData,
     Media,
     MediaError,
@@ -19,6 +19,9 @@ from models import (
     read_image,
     read_video,
 )
+
+if TYPE_CHECKING:  # the model (torch: seconds to import) is not imported with the file suffixes the UI reads
+    from models import AnyToAnyModel
 
 __all__ = ["SUFFIXES", "PreparedInputs", "kind_of_path", "prepare_inputs", "read_attachment"]
 

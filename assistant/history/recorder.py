@@ -1,5 +1,11 @@
 """Saves each reply event of a turn to history, on the history writer thread, then passes it on
-(media and speech with the path they were saved at)."""
+(media and speech with the path they were saved at).
+
+Events are handed to the writer as they come and passed on in the same order once written; the
+pipeline before the recorder does not wait for the disk, so a slow write (a video's H.264 encoding)
+holds back only what comes after it in the stream, never the speech being synthesised upstream.
+The turn's last event, TurnDone, is passed on after everything before it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import dataclasses
 import logging
 from concurrent.futures import Executor
 
-from ..frames import Frame, MediaOutput, ReplyEvent, SpeechOutput
+from ..frames import Frame, MediaOutput, ReplyEvent, SpeechOutput, TurnDone
 from ..processor import Processor
 from .store import History
 
@@ -19,12 +25,24 @@ class HistoryRecorder(Processor):
     def __init__(self, history: History, writer: Executor) -> None:
         super().__init__()
         self.history = history
-        self.writer = writer  # one thread: events are written, and passed on, in the order they came
+        self.writer = writer  # one thread: events are written in the order they came
+        self._passed: asyncio.Task[None] | None = None  # passing on the latest event, after those before it
 
     async def process(self, frame: Frame) -> None:
-        if isinstance(frame, ReplyEvent):
-            frame = await asyncio.get_running_loop().run_in_executor(self.writer, self._record, frame)
-        await self.push(frame)
+        written = (asyncio.get_running_loop().run_in_executor(self.writer, self._record, frame)
+                   if isinstance(frame, ReplyEvent) else None)
+        self._passed = asyncio.create_task(self._pass_on(self._passed, frame, written))
+        if isinstance(frame, TurnDone):
+            await self._passed
+
+    async def _pass_on(self, before: asyncio.Task[None] | None, frame: Frame,
+                       written: asyncio.Future[ReplyEvent] | None) -> None:
+        if before is not None:
+            await before
+        try:
+            await self.push(await written if written is not None else frame)
+        except Exception:  # one event that could not go on must not stop the ones after it
+            log.exception("could not pass on %s", type(frame).__name__)
 
     def _record(self, event: ReplyEvent) -> ReplyEvent:
         try:

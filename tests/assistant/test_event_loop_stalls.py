@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.frames import MediaOutput, SpeechOutput
+from assistant.frames import MediaOutput, SpeechOutput, TurnDone
 from assistant.history import History
 from assistant.history.recorder import HistoryRecorder
 from assistant.processor import QueueSink
@@ -54,7 +54,8 @@ async def test_saving_a_video_and_speech_leaves_the_loop_free(tmp_path: Path):
 
         async def through_recorder() -> None:
             history.start_turn(conversation, "threaded", "write")
-            for event in (MediaOutput("threaded", "video", video), SpeechOutput("threaded", speech, 0, "long")):
+            for event in (MediaOutput("threaded", "video", video), SpeechOutput("threaded", speech, 0, "long"),
+                          TurnDone("threaded")):  # the turn's end waits for everything before it
                 await recorder.process(event)
 
         async def on_the_loop() -> None:  # what the engine did before: the same writes, blocking the loop
@@ -66,6 +67,7 @@ async def test_saving_a_video_and_speech_leaves_the_loop_free(tmp_path: Path):
         threaded_stall, threaded_took = await _worst_stall_ms(through_recorder)
     history.close()
     saved = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
-    assert all(event.path and Path(event.path).is_file() for event in saved) and len(saved) == 2
+    assert [type(event) for event in saved] == [MediaOutput, SpeechOutput, TurnDone]
+    assert all(Path(event.path).is_file() for event in saved[:2])
     assert blocking_stall > 0.8 * blocking_took  # the measure sees a blocked loop for what it is
     assert threaded_stall < 0.25 * threaded_took  # the loop ticked on while the writer thread worked
