@@ -47,6 +47,7 @@ class AudioChunk(Frame):
     samples: np.ndarray
     rate: int
     timestamp: float
+    far_end: bool = False  # the assistant's voice was playing while this was heard (echo cancelled or not)
 
 
 @dataclass(frozen=True)

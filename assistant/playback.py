@@ -8,9 +8,11 @@ import threading
 
 import numpy as np
 
-from models import AudioData
+from models import AudioData, resample
 
-from .frames import Frame, Interruption, SourceStatus, SpeechOutput
+from .echo import RATE as REFERENCE_RATE
+from .echo import EchoReference
+from .frames import Frame, Interruption, SourceStatus, SpeechOutput, SpeechStarted
 from .processor import Processor
 
 log = logging.getLogger(__name__)
@@ -18,8 +20,9 @@ _BLOCK_S = 0.05  # written in 50 ms blocks, so stop() cuts in within one block
 
 
 class SpeechPlayer:
-    def __init__(self, device: int | str | None = None) -> None:
+    def __init__(self, device: int | str | None = None, reference: EchoReference | None = None) -> None:
         self.device = device
+        self.reference = reference  # given what is played as it is played, for the echo canceller
         self.status = self._probe()
         self._queue: queue.Queue[AudioData | None] = queue.Queue()
         self._cut = threading.Event()
@@ -70,20 +73,25 @@ class SpeechPlayer:
             if self._cut.is_set():
                 continue
             block = max(1, int(audio.rate * _BLOCK_S))
+            far = resample(audio, REFERENCE_RATE).samples if self.reference is not None else None
+            far_block = int(REFERENCE_RATE * _BLOCK_S)
             try:
                 with sounddevice.OutputStream(samplerate=audio.rate, channels=1, dtype="float32",
                                               device=self.device, latency="high") as stream:
-                    for start in range(0, len(audio.samples), block):
+                    for index, start in enumerate(range(0, len(audio.samples), block)):
                         if self._cut.is_set():
                             break
                         stream.write(np.ascontiguousarray(audio.samples[start:start + block, None]))
+                        if far is not None and self.reference is not None:
+                            self.reference.add(far[index * far_block:(index + 1) * far_block])
             except Exception:
                 log.exception("could not play speech")
 
 
 class Playback(Processor):
     """The speaker as a sink: plays each SpeechOutput (on the player's own thread, so the loop never
-    waits for audio) and cuts it at once on an Interruption (barge-in, stop)."""
+    waits for audio) and cuts it at once when the user starts talking (SpeechStarted: the answer may
+    be written already and still playing) or the answer is stopped (Interruption)."""
 
     def __init__(self, player: SpeechPlayer) -> None:
         super().__init__()
@@ -92,6 +100,6 @@ class Playback(Processor):
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, SpeechOutput):
             self.player.play(frame.audio)
-        elif isinstance(frame, Interruption):
+        elif isinstance(frame, (SpeechStarted, Interruption)):
             self.player.stop()
         await self.push(frame)

@@ -31,6 +31,10 @@ class VadSettings:
     pad_ms: int = 200
     min_speech_ms: int = 250
     max_seconds: float = 20.0
+    # while the assistant's voice plays, what is left of its echo must not start a turn; a person
+    # talking over it still does (barge-in), louder and longer than a residue
+    start_threshold_far_end: float = 0.5
+    start_ms_far_end: int = 160
 
     @classmethod
     def from_profile(cls, options: dict) -> VadSettings:
@@ -56,8 +60,11 @@ class UtteranceSegmenter(Processor):
         self.settings = settings or VadSettings()
         window_ms = 1000 * self.WINDOW / self.RATE
         self._start_windows = max(1, round(self.settings.start_ms / window_ms))
+        self._start_windows_far_end = max(1, round(self.settings.start_ms_far_end / window_ms))
         self._stop_windows = max(1, round(self.settings.stop_silence_ms / window_ms))
-        self._pad: deque[np.ndarray] = deque(maxlen=max(1, round(self.settings.pad_ms / window_ms)))
+        # the windows that started speech are kept too, however many a start needs, and pad_ms before them
+        self._pad: deque[np.ndarray] = deque(maxlen=round(self.settings.pad_ms / window_ms)
+                                             + max(self._start_windows, self._start_windows_far_end))
         self._samples = np.zeros(0, np.float32)
         self._speech: list[np.ndarray] = []
         self._speaking = False
@@ -91,14 +98,15 @@ class UtteranceSegmenter(Processor):
         for index, probability in enumerate(self.vad.probabilities(windows)):
             window = windows[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability)
+            yield from self._step(window, probability, chunk.far_end)
 
-    def _step(self, window: np.ndarray, probability: float) -> Iterator[Frame]:
+    def _step(self, window: np.ndarray, probability: float, far_end: bool = False) -> Iterator[Frame]:
         s = self.settings
         if not self._speaking:
             self._pad.append(window)
-            self._run = self._run + 1 if probability >= s.start_threshold else 0
-            if self._run >= self._start_windows:
+            threshold = s.start_threshold_far_end if far_end else s.start_threshold
+            self._run = self._run + 1 if probability >= threshold else 0
+            if self._run >= (self._start_windows_far_end if far_end else self._start_windows):
                 self._speaking, self._run = True, 0
                 self._speech = list(self._pad)
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE

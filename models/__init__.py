@@ -32,6 +32,7 @@ from .media import (
     read_audio,
     read_image,
     read_video,
+    resample,
     stream_video,
     write_media,
 )
@@ -72,6 +73,6 @@ __all__ = [
     "Modality", "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted",
     "StreamingVad", "TrainSettings", "VideoData", "WeightSource", "WeightsMissingError",
     "available_profiles", "encode", "encode_png", "encode_wav", "kind_of", "kind_of_path", "load_profile",
-    "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image", "read_video",
+    "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image", "read_video", "resample",
     "stream_video", "train_stage", "trainable_share", "write_media",
 ]

@@ -17,7 +17,7 @@ def run_app(profile: str | None = None, data: Path | None = None) -> int:
     app.setApplicationName("NExT-GPT Live")
     settings = load_settings()
     folder = data or (Path(settings.data_folder) if settings.data_folder else None)
-    bridge = EngineBridge(profile or settings.profile, folder, speak=settings.speech,
+    bridge = EngineBridge(profile or settings.profile, folder, speak=settings.speech, headphones=settings.headphones,
                           keep_days=settings.keep_history_days, mqtt=settings.mqtt,
                           keep_media_days=settings.keep_media_days)
     window = MainWindow(bridge, settings)

@@ -38,7 +38,7 @@ class EngineBridge(QObject):
     level = Signal(float)  # microphone RMS, 0..1
 
     def __init__(self, profile: str = "local", data_dir: Path | None = None, speak: bool = False,
-                 keep_days: int = 0, mqtt: Any = None, keep_media_days: int = 0) -> None:
+                 keep_days: int = 0, mqtt: Any = None, keep_media_days: int = 0, headphones: bool = False) -> None:
         super().__init__()
         self.mqtt = mqtt  # MqttSettings: when enabled, the MQTT bridge serves devices from this engine too
         self.keep_days = keep_days  # conversations untouched this long are removed at start (0: keep all)
@@ -46,6 +46,7 @@ class EngineBridge(QObject):
         self.profile = profile
         self.data_dir = data_dir
         self.speak = speak
+        self.headphones = headphones  # no echo cancellation: the microphone does not hear the speaker
         self.runtime: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
@@ -117,6 +118,7 @@ class EngineBridge(QObject):
         self._started.set()
         mqtt = None
         try:
+            from assistant.echo import EchoReference
             from assistant.playback import Playback, SpeechPlayer
             from assistant.runtime import Runtime  # torch and the model: seconds, off the UI thread
 
@@ -129,7 +131,8 @@ class EngineBridge(QObject):
                 log.info("removed %d media files older than %d days", removed, self.keep_media_days)
             self.opened.emit(self.runtime.history)
             await self.runtime.start()
-            self._player = SpeechPlayer() if self.speak else None
+            self._player = (SpeechPlayer(reference=None if self.headphones else EchoReference())
+                            if self.speak else None)
             self._playback = Playback(self._player) if self._player is not None else None
             await self.runtime.load(lambda role, done, total: self.loading.emit(role, done, total))
             self.ready.emit(self.runtime.describe())
@@ -188,8 +191,9 @@ class EngineBridge(QObject):
         self._stop_sources()
         self._sources = [open_camera(camera) if camera else None, open_microphone(microphone) if microphone else None]
         config = LiveConfig(want=frozenset(want) if want is not None else None, narrate=narrate)
+        echo = self._player.reference if self._player is not None else None  # None: headphones, or silent
         self._session = LiveSession(self.runtime.engine, *self._sources, config, conversation_id,
-                                    on_frame=self._observe)
+                                    on_frame=self._observe, echo=echo)
         try:
             async for frame in self._session.events():
                 await self._deliver(frame)

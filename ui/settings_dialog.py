@@ -65,7 +65,13 @@ class SettingsDialog(QDialog):
         self.voice_edit.setPlaceholderText("a Piper voice, e.g. en_US-joe-medium")
         self.speech_check.toggled.connect(self.voice_edit.setEnabled)
         self.voice_edit.setEnabled(settings.speech)
-        speech = self._section("Speech", [("", self.speech_check), ("Voice", self.voice_edit)])
+        self.headphones_check = QCheckBox("Headphones (no echo cancellation)")
+        self.headphones_check.setChecked(settings.headphones)
+        self.headphones_check.setToolTip("With speakers, the microphone hears the assistant's voice: echo "
+                                         "cancellation removes it so it does not answer or interrupt itself. "
+                                         "With headphones there is no echo to remove.")
+        speech = self._section("Speech", [("", self.speech_check), ("Voice", self.voice_edit),
+                                          ("", self.headphones_check)])
 
         # MQTT bridge
         mqtt = settings.mqtt
@@ -206,6 +212,7 @@ class SettingsDialog(QDialog):
             camera=self.camera_combo.choice() or self._original.camera,
             microphone=self.microphone_combo.choice() or self._original.microphone,
             speech=self.speech_check.isChecked(),
+            headphones=self.headphones_check.isChecked(),
             voice=self.voice_edit.text().strip(),
             data_folder=self.data_folder_edit.text().strip(),
             keep_history_days=self.keep_history_spin.value(),

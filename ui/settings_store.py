@@ -48,6 +48,7 @@ class Settings(BaseModel):
     camera: str = "0"  # a camera index, or a video file path
     microphone: str = "default"  # "default", a device index or name, or an audio file path
     speech: bool = True  # speak replies aloud
+    headphones: bool = False  # True: no echo cancellation (the microphone cannot hear the speaker)
     voice: str = "en_US-joe-medium"
     data_folder: str = ""  # "" means the default user data folder
     keep_history_days: int = Field(0, ge=0, le=MAX_KEEP_DAYS)  # 0 = keep forever

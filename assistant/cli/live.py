@@ -12,6 +12,7 @@ from typing import TextIO
 from models import AnyToAnyModel, parse_want
 
 from ..capture import open_camera, open_microphone
+from ..echo import EchoReference
 from ..engine import Engine, EngineConfig
 from ..event_json import event_to_json
 from ..frames import (
@@ -39,6 +40,7 @@ class LiveOptions:
     conversation: str | None = None
     as_json: bool = False
     narrate: bool = False
+    headphones: bool = False  # no echo cancellation: the microphone does not hear the speaker
 
 
 def run_live(options: LiveOptions, stdout: TextIO | None = None) -> int:
@@ -54,7 +56,7 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
     history.conversation(conversation)  # an unknown id is a clear error before anything starts
     camera = open_camera(options.camera) if options.camera else None
     microphone = open_microphone(options.mic) if options.mic else None
-    player = SpeechPlayer() if options.speak else None
+    player = SpeechPlayer(reference=None if options.headphones else EchoReference()) if options.speak else None
     playback = Playback(player) if player is not None else None
     if player is not None:
         _show(player.status, stdout, options.as_json)
@@ -64,7 +66,8 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             session = LiveSession(engine, camera, microphone,
                                   LiveConfig(want=frozenset(want) if want is not None else None,
                                              narrate=options.narrate and options.speak),
-                                  conversation_id=conversation)
+                                  conversation_id=conversation,
+                                  echo=player.reference if player is not None else None)
             if not options.as_json:
                 stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
             async for frame in session.events(options.seconds):

@@ -1,7 +1,7 @@
 """A live session: camera and microphone in, a pipeline of processors, every frame out.
 
-    sources → observer → video window → utterance segmenter → transcriber → turn taker → answerer
-            → [narrator] → the session's stream
+    sources → [observer] → video window → [echo canceller] → utterance segmenter → transcriber
+            → turn taker → answerer → [narrator] → the session's stream
 
 Camera frames feed the rolling video window (encoded as they arrive). Microphone audio goes
 through the utterance segmenter: when the user starts talking during an answer, the answerer
@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..echo import EchoCanceller, EchoReference
 from ..engine import Engine
 from ..frames import AudioChunk, EndOfStream, Frame, PushToTalk, SourceStatus, VideoFrame
 from ..processor import Pipeline, Processor, QueueSink
@@ -63,7 +64,10 @@ class LiveSession:
         config: LiveConfig | None = None,
         conversation_id: str | None = None,
         on_frame: Callable[[Frame], None] | None = None,
+        echo: EchoReference | None = None,
     ) -> None:
+        """`echo`: what the speaker plays (the player's reference); given, the microphone goes
+        through the echo canceller first. None: headphones, or no speaker."""
         self.engine = engine
         self.camera = camera
         self.microphone = microphone
@@ -77,6 +81,7 @@ class LiveSession:
         self.pipeline = Pipeline([
             *([Observer(on_frame)] if on_frame is not None else []),
             self.window,
+            *([EchoCanceller(echo)] if echo is not None else []),
             UtteranceSegmenter(model.streaming_vad(), vad),
             Transcriber(engine),
             TurnTaker(self.window, config.want, conversation_id),

@@ -16,6 +16,7 @@ from models.media.kinds import (
     mime_of,
 )
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
+from models.media.resample import resample
 from models.media.types import AudioData, ImageData, VideoData
 from models.media.video_reader import read_video
 from models.media.video_stream import stream_video
@@ -45,6 +46,7 @@ __all__ = [
     "read_audio",
     "read_image",
     "read_video",
+    "resample",
     "stream_video",
     "write_media",
 ]

@@ -1,0 +1,147 @@
+"""Acoustic echo cancellation: the microphone cleaned of what the speaker plays.
+
+`EchoReference` holds what the speaker plays (the far end), at 16 kHz, in the order it is played:
+the player adds each block as it writes it. `EchoCanceller`, a processor before the VAD, takes one
+10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with noise suppression and
+a high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the
+room, not the assistant. Each chunk is marked `far_end` while the assistant's voice plays.
+
+Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
+assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from .frames import AudioChunk, Frame, SourceStatus
+from .processor import Processor
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+FRAME = RATE // 100  # AEC3 works on 10 ms frames
+
+
+class EchoReference:
+    """The far end: what the speaker played and when (16 kHz mono float32, on `clock`), kept for
+    `max_seconds`; thread-safe. A microphone frame is cancelled against what played at the time
+    it was recorded, so a pipeline that falls behind its microphone does not shift the two apart."""
+
+    def __init__(self, max_seconds: float = 3.0, hold_s: float = 0.5, clock: Callable[[], float] = time.monotonic):
+        self.max_seconds = max_seconds
+        self.hold_s = hold_s  # the room still rings this long after the last sample played
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._played: deque[tuple[float, np.ndarray]] = deque()  # (when it started playing, samples)
+
+    def add(self, samples: np.ndarray, at: float | None = None) -> None:
+        """The speaker plays `samples` from `at` (now, by default): the player calls it as it writes."""
+        at = self.clock() if at is None else at
+        with self._lock:
+            self._played.append((at, samples.astype(np.float32, copy=False)))
+            while self._played and self._played[0][0] < at - self.max_seconds:
+                self._played.popleft()
+
+    def take(self, count: int, at: float) -> np.ndarray:
+        """The `count` samples that played from `at` on (silence where nothing did)."""
+        out = np.zeros(count, np.float32)
+        with self._lock:
+            for started, samples in self._played:
+                offset = round((started - at) * RATE)  # where this block lands in `out`
+                first, last = max(0, offset), min(count, offset + len(samples))
+                if first < last:
+                    out[first:last] = samples[first - offset:last - offset]
+        return out
+
+    @property
+    def active(self) -> bool:
+        """Whether the assistant's voice is playing, or was until moments ago."""
+        now = self.clock()
+        with self._lock:
+            return bool(self._played) and self._played[-1][0] + len(self._played[-1][1]) / RATE > now - self.hold_s
+
+    def clear(self) -> None:
+        with self._lock:
+            self._played.clear()
+
+
+def _audio_processing() -> object:
+    from livekit import rtc
+
+    return rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=False, high_pass_filter=True)
+
+
+class EchoCanceller(Processor):
+    """16 kHz AudioChunks in, the same audio with the speaker's echo removed out."""
+
+    def __init__(self, reference: EchoReference, make: Callable[[], object] = _audio_processing) -> None:
+        super().__init__()
+        self.reference = reference
+        self._pending = np.zeros(0, np.float32)
+        self._said_why = False
+        try:
+            self._apm = make()
+            from livekit.rtc import AudioFrame
+
+            self._frame = AudioFrame
+        except Exception as error:  # no wheel for this machine, a broken install: half-duplex
+            log.warning("echo cancellation unavailable (%s): half-duplex", error)
+            self._apm, self._why = None, str(error)
+
+    @property
+    def cancelling(self) -> bool:
+        return self._apm is not None
+
+    async def process(self, frame: Frame) -> None:
+        if not isinstance(frame, AudioChunk):
+            await self.push(frame)
+            return
+        if frame.rate != RATE:
+            raise ValueError(f"echo cancellation needs {RATE} Hz audio, got {frame.rate} Hz")
+        far_end = self.reference.active
+        recorded = frame.created - len(frame.samples) / RATE  # a chunk is made once its last sample is in
+        if self._apm is not None:
+            try:
+                cleaned = self._cancel(frame.samples, recorded)
+            except Exception as error:  # AEC failure: from now on half-duplex, said once
+                log.exception("echo cancellation failed: half-duplex from now on")
+                self._apm, self._why = None, str(error)
+                cleaned = frame.samples
+        else:
+            cleaned = frame.samples
+        if self._apm is None:
+            if not self._said_why:
+                self._said_why = True
+                await self.push(SourceStatus("echo canceller", "unavailable",
+                                             f"{self._why}; while the assistant speaks the microphone is muted, "
+                                             "so talking over it does not interrupt it (use headphones)"))
+            if far_end:
+                cleaned = np.zeros_like(cleaned)
+        await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end))
+
+    def _cancel(self, samples: np.ndarray, recorded: float) -> np.ndarray:
+        """Runs AEC3 frame by frame, each against what played when it was recorded; what is short of
+        a whole frame waits for the next chunk."""
+        pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        start_at = recorded - len(self._pending) / RATE
+        whole = len(pending) - len(pending) % FRAME
+        self._pending = pending[whole:]
+        out = np.empty(whole, np.float32)
+        for start in range(0, whole, FRAME):
+            far = self._frame(_pcm(self.reference.take(FRAME, start_at + start / RATE)), RATE, 1, FRAME)
+            self._apm.process_reverse_stream(far)
+            near = self._frame(_pcm(pending[start:start + FRAME]), RATE, 1, FRAME)
+            self._apm.process_stream(near)
+            out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
+        return out
+
+
+def _pcm(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()

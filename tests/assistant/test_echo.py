@@ -1,0 +1,101 @@
+"""Echo cancellation: the microphone cleaned of what the speaker plays (WebRTC AEC3 through
+livekit), the echo reference, and half-duplex when the canceller cannot run."""
+
+import numpy as np
+import pytest
+
+from assistant.capture.simulated_room import EchoPath
+from assistant.echo import RATE, EchoCanceller, EchoReference
+from assistant.frames import AudioChunk, SourceStatus
+from assistant.processor import QueueSink
+from models import read_audio
+from tests.clips import make_speech
+
+
+def _db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x)) + 1e-12)
+
+
+def _room(far: np.ndarray, delay_ms: float = 80.0, gain: float = 0.6) -> np.ndarray:
+    """What a microphone hears of `far` played in a reverberant room (the simulated room's echo path)."""
+    response = EchoPath(delay_ms=delay_ms, gain=gain).impulse_response()
+    return np.convolve(far, response)[:len(far)].astype(np.float32)
+
+
+ORIGIN = 1000.0  # the recordings below run on their own clock, from here
+NOW = [ORIGIN]
+
+
+def _reference() -> EchoReference:
+    return EchoReference(clock=lambda: NOW[0])
+
+
+async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | None) -> tuple[np.ndarray, list]:
+    sink = QueueSink()
+    canceller.link(sink)
+    block, origin = 512, ORIGIN  # the reference says when each block played, the chunk when it was recorded
+    for start in range(0, len(mic), block):
+        NOW[0] = origin + (start + block) / RATE
+        if far is not None:  # the speaker plays this block as the microphone records it
+            canceller.reference.add(far[start:start + block], at=origin + start / RATE)
+        chunk = mic[start:start + block]
+        await canceller.process(AudioChunk(chunk, RATE, start / RATE, created=origin + (start + len(chunk)) / RATE))
+    frames = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    return np.concatenate([c.samples for c in chunks]), frames
+
+
+@pytest.mark.asyncio
+async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tmp_path):
+    far = read_audio(make_speech(tmp_path / "far.wav", ["The capital of France is Paris. It is a large city "
+                                                        "with many museums, and the river runs through it."])).samples
+    near = read_audio(make_speech(tmp_path / "near.wav", ["Stop, what about Germany?"])).samples
+    mic = _room(far)
+    start = 3 * RATE  # someone talks over the answer at 3 s
+    mic[start:start + len(near)] += 0.8 * near[:len(mic) - start]
+    out, frames = await _cancel(EchoCanceller(_reference()), mic, far)
+    echo_only = slice(RATE, start)  # after the first second, before the voice
+    assert _db(mic[echo_only]) - _db(out[echo_only]) >= 25  # dB of echo removed after the first second
+    voice = slice(start, start + len(near))
+    assert _db(out[voice]) > _db(0.8 * near) - 6  # the voice over the echo keeps (nearly) its level
+    assert all(f.far_end for f in frames if isinstance(f, AudioChunk) and f.timestamp < 2.0)
+
+
+@pytest.mark.asyncio
+async def test_without_a_far_end_the_microphone_passes_unchanged_in_level():
+    rng = np.random.default_rng(1)
+    t = np.arange(2 * RATE) / RATE
+    voice = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2).astype(np.float32)
+    voice += rng.standard_normal(len(voice)).astype(np.float32) * 0.01
+    out, frames = await _cancel(EchoCanceller(_reference()), voice, None)
+    assert abs(_db(out[RATE:]) - _db(voice[RATE:len(out)])) < 3
+    assert not any(f.far_end for f in frames if isinstance(f, AudioChunk))
+
+
+@pytest.mark.asyncio
+async def test_a_canceller_that_cannot_load_goes_half_duplex_and_says_so():
+    def broken() -> object:
+        raise OSError("no AEC on this machine")
+
+    far = np.full(RATE, 0.2, np.float32)
+    out, frames = await _cancel(EchoCanceller(_reference(), make=broken), far.copy(), far)
+    status = [f for f in frames if isinstance(f, SourceStatus)]
+    assert len(status) == 1 and "no AEC on this machine" in status[0].detail and "muted" in status[0].detail
+    assert not out.any()  # while the assistant speaks the microphone is muted
+
+
+def test_the_reference_gives_what_played_at_a_time_and_silence_around_it():
+    now = [10.0]
+    reference = EchoReference(max_seconds=1.0, hold_s=0.5, clock=lambda: now[0])
+    assert not reference.active
+    reference.add(np.full(RATE // 2, 0.5, np.float32))  # half a second from 10.0
+    assert reference.active
+    window = reference.take(RATE, at=9.75)  # a second from 9.75: a quarter of silence, then what played
+    assert not window[:RATE // 4].any() and (window[RATE // 4:RATE * 3 // 4] == 0.5).all()
+    assert not window[RATE * 3 // 4:].any()
+    now[0] = 10.9
+    assert reference.active  # the room still rings
+    now[0] = 11.1
+    assert not reference.active
+    reference.add(np.ones(10, np.float32), at=12.5)  # what played over a second before is forgotten
+    assert not reference.take(RATE // 2, at=10.0).any()
