@@ -86,6 +86,7 @@ class EchoCanceller(Processor):
         self.reference = reference
         self._pending = np.zeros(0, np.float32)
         self._said_why = False
+        self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
         try:
             self._apm = make()
             from livekit.rtc import AudioFrame
@@ -124,6 +125,8 @@ class EchoCanceller(Processor):
                                              "so talking over it does not interrupt it (use headphones)"))
             if far_end:
                 cleaned = np.zeros_like(cleaned)
+        self.levels.append((recorded, far_end, float(np.mean(np.square(frame.samples))),
+                            float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end))
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> np.ndarray:

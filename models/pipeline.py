@@ -102,7 +102,7 @@ class NextGPTPipeline:
         text = "\n".join(part for part in (grounding.context, request.text) if part)
         messages = [*request.history, {"role": "user", "content": _with_placeholders(text, media)}]
         prompt = llm.prompt_embeddings(messages, projected)
-        timings["prompt_tokens"] = float(prompt.shape[1])
+        timings["prompt_tokens"] = float(prompt.embeds.shape[1])
 
         # 3. generate, streaming text; collect the hidden states of any signal tokens. What the
         #    pipeline knows better than the LLM is answered directly: a question perception

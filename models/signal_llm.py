@@ -17,6 +17,7 @@ import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
 
 from .modality import Modality
+from .prefix_cache import PrefixCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,15 @@ class GenerationCancelled(Exception):
 @dataclass(frozen=True)
 class TextPiece:
     text: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt as the LLM takes it: (1, length, hidden) embeddings, and the token id of each position
+    (None where projected media stand)."""
+
+    embeds: torch.Tensor
+    ids: list[int | None]
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class SignalLLM:
         self.signal_ids = add_signal_tokens(model, tokenizer, signal_tokens)
         self.group_start = {ids[0]: modality for modality, ids in self.signal_ids.items()}
         self.stop_ids = self._stop_ids()
+        self.conversation = PrefixCache()  # the last conversation's KV cache, reused by its next turn
 
     @property
     def hidden_size(self) -> int:
@@ -111,9 +122,9 @@ class SignalLLM:
 
     def prompt_embeddings(
         self, messages: list[dict[str, str]], media: list[tuple[Modality, torch.Tensor]]
-    ) -> torch.Tensor:
+    ) -> Prompt:
         """Chat template over `messages`; each `<image>`/`<audio>`/`<video>` placeholder, in order,
-        is replaced by the projected embeddings of the next medium. Returns (1, length, hidden)."""
+        is replaced by the projected embeddings of the next medium."""
         prompt = self.render(messages, add_generation_prompt=True)
         pieces = split_placeholders(prompt)
         placeholders = pieces[1::2]
@@ -121,20 +132,24 @@ class SignalLLM:
             raise ValueError(f"placeholders {placeholders} do not match media {[m.value for m, _ in media]}")
         embed = self.model.get_input_embeddings()
         parts: list[torch.Tensor] = []
+        positions: list[int | None] = []
         for index, piece in enumerate(pieces):
             if index % 2:
-                parts.append(media[index // 2][1].to(self.device, embed.weight.dtype))
+                projected = media[index // 2][1]
+                parts.append(projected.to(self.device, embed.weight.dtype))
+                positions.extend([None] * len(projected))
             elif piece:
                 ids = self.tokenizer(piece, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
                 parts.append(embed(ids)[0])
-        return torch.cat(parts).unsqueeze(0)
+                positions.extend(ids[0].tolist())
+        return Prompt(torch.cat(parts).unsqueeze(0), positions)
 
     # 2. generation ------------------------------------------------------------------------------
 
     @torch.inference_mode()
     def stream(
         self,
-        prompt: torch.Tensor,
+        prompt: Prompt,
         *,
         allowed: set[Modality],
         forced: set[Modality] = frozenset(),
@@ -148,10 +163,23 @@ class SignalLLM:
 
         Only the signal groups of `allowed` modalities may be emitted, each at most once; the
         groups of `forced` modalities not emitted by the end are appended, so a wanted output
-        is guaranteed."""
+        is guaranteed. The conversation's earlier turns come from the kept cache (`conversation`):
+        only what is new is prefilled."""
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        cache = DynamicCache()
-        logits, _ = self._forward(cache, inputs_embeds=prompt)
+        cache, start = self.conversation.take(prompt.ids)
+        fed = list(prompt.ids)  # what the cache holds, in order
+        logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
+        try:
+            yield from self._generate(cache, fed, logits, allowed, forced, max_new_tokens, temperature,
+                                      repetition_penalty, should_stop, generator)
+        except (GenerationCancelled, GeneratorExit):  # stopped between tokens: the cache holds `fed`
+            self.conversation.keep(cache, fed)
+            raise
+        self.conversation.keep(cache, fed)  # (after any other failure the cache is not trusted: dropped)
+
+    def _generate(self, cache: DynamicCache, fed: list[int | None], logits: torch.Tensor, allowed: set[Modality],
+                  forced: set[Modality], max_new_tokens: int, temperature: float, repetition_penalty: float,
+                  should_stop: Callable[[], bool], generator: torch.Generator) -> Iterator[TextPiece | SignalStates]:
         text_ids: list[int] = []
         emitted_text = ""
         signalled: set[Modality] = set()
@@ -166,10 +194,12 @@ class SignalLLM:
                 modality = self.group_start[token]
                 signalled.add(modality)
                 states, logits = self._feed_group(cache, modality)
+                fed.extend(self.signal_ids[modality])
                 yield SignalStates(modality, states)
                 continue
             text_ids.append(token)
             logits, _ = self._forward(cache, input_ids=torch.tensor([[token]], device=self.device))
+            fed.append(token)
             text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
             if len(text) > len(emitted_text) and not text.endswith("\ufffd"):
                 yield TextPiece(text[len(emitted_text):])
@@ -178,6 +208,7 @@ class SignalLLM:
             if should_stop():
                 raise GenerationCancelled
             states, _ = self._feed_group(cache, modality)
+            fed.extend(self.signal_ids[modality])
             yield SignalStates(modality, states)
 
     def _forward(self, cache: DynamicCache, **inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

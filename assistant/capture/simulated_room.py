@@ -54,8 +54,10 @@ class RoomSpeaker:
         self.status = SourceStatus("speaker", "started", "the simulated room's speaker")
         self.played: list[AudioData] = []  # every sentence given to play, for tests
         self.cuts: list[float] = []  # when (time.monotonic) stop() cut the answer short
+        self.starts: list[float] = []  # when (time.monotonic) the speaker started sounding after silence
         self._lock = threading.Lock()
         self._queue = np.zeros(0, np.float32)
+        self._silent = True
 
     @property
     def available(self) -> bool:
@@ -83,7 +85,11 @@ class RoomSpeaker:
     def _next(self, count: int) -> np.ndarray:
         """What the speaker sends into the room for the next `count` samples."""
         with self._lock:
+            was_silent = self._silent
             out, self._queue = self._queue[:count], self._queue[count:]
+            self._silent = len(out) == 0
+        if was_silent and len(out):
+            self.starts.append(time.monotonic())
         out = np.concatenate([out, np.zeros(count - len(out), np.float32)])
         if self.reference is not None and out.any():  # it played over the block now being recorded
             self.reference.add(out, self.reference.clock() - count / RATE)
@@ -112,6 +118,7 @@ class SimulatedRoom(CaptureSource):
             self._mix(clip, int(start * RATE))
         self._clock = clock
         self._sleep = sleep
+        self.started_at: float | None = None
 
     def say(self, clip: AudioData, after_s: float = 0.0) -> None:
         """Someone in the room says `clip`, starting `after_s` from now (a voice over the answer)."""
@@ -129,7 +136,7 @@ class SimulatedRoom(CaptureSource):
         rng = np.random.default_rng(self.path.seed + 1)
         run.started(f"echo {self.path.delay_ms:g} ms, gain {self.path.gain:g}")
         pacer = pacing(self._clock, self._sleep, run)
-        pacer.start()
+        self.started_at = pacer.start()  # the room's time 0, on `clock`
         for position in range(0, int(self.seconds * RATE), self.block):
             pacer.wait_until((position + self.block) / RATE)
             played = self.speaker._next(self.block)

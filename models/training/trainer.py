@@ -114,6 +114,7 @@ def build_trainee(models: ModelSet, examples: list[Example], settings: TrainSett
             raise InputError(f"the data has {modality.value} outputs but profile {models.profile.name!r} "
                              f"has no [{modality.value}_decoder]")
     llm = models.llm()
+    llm.conversation.clear()  # the weights are about to change: a kept KV cache would be stale
     trainee = Trainee(
         llm,
         {m: models.input_projector(m) for m in sorted(inputs)},

@@ -35,8 +35,9 @@ def test_signal_tokens_are_added_and_embeddings_grow(llm: SignalLLM):
 def test_prompt_places_media_embeddings_at_their_placeholders(llm: SignalLLM):
     media = torch.full((3, llm.hidden_size), 7.0)
     prompt = llm.prompt_embeddings([{"role": "user", "content": "look <image> here"}], [(Modality.IMAGE, media)])
-    rows = (prompt[0] == 7.0).all(dim=1).nonzero().flatten().tolist()
+    rows = (prompt.embeds[0] == 7.0).all(dim=1).nonzero().flatten().tolist()
     assert len(rows) == 3 and rows == list(range(rows[0], rows[0] + 3))
+    assert [prompt.ids[row] for row in rows] == [None, None, None] and None not in prompt.ids[:rows[0]]
     with pytest.raises(ValueError, match="placeholders"):
         llm.prompt_embeddings([{"role": "user", "content": "no placeholder"}], [(Modality.IMAGE, media)])
 
@@ -78,3 +79,38 @@ def test_the_repetition_penalty_makes_said_tokens_less_likely():
     penalised = _penalise(logits, [0, 1, 1], 2.0)
     assert penalised.tolist() == [1.0, -4.0, 1.0, 0.5]  # positive halved, negative doubled, others kept
     assert torch.equal(_penalise(logits, [0], 1.0), logits) and torch.equal(_penalise(logits, [], 2.0), logits)
+
+
+def _conversation_turn(llm: SignalLLM, history: list[dict[str, str]], question: str) -> tuple[str, list[int]]:
+    prompt = llm.prompt_embeddings([*history, {"role": "user", "content": question}], [])
+    text = "".join(e.text for e in llm.stream(prompt, allowed=set(), max_new_tokens=6) if isinstance(e, TextPiece))
+    return text, [i for i in prompt.ids if i is not None]
+
+
+def test_a_turn_reuses_the_conversations_cache_and_answers_exactly_as_without_it(llm: SignalLLM,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    torch.manual_seed(0)
+    history: list[dict[str, str]] = []
+    for question in ("hello there, how are you", "and what else"):
+        answer, _ = _conversation_turn(llm, history, question)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    prefilled: list[int] = []
+    forward = llm._forward
+
+    def counting(cache, **inputs):
+        if "inputs_embeds" in inputs:
+            prefilled.append(inputs["inputs_embeds"].shape[1])
+        return forward(cache, **inputs)
+
+    monkeypatch.setattr(llm, "_forward", counting)
+    reused, ids = _conversation_turn(llm, history, "one more thing")
+    llm.conversation.clear()
+    fresh, _ = _conversation_turn(llm, history, "one more thing")
+    assert reused == fresh  # the same greedy answer
+    assert prefilled[1] == len(ids) and prefilled[0] < len(ids) // 2  # the earlier turns came from the cache
+
+
+def test_a_conversation_that_shares_nothing_prefills_in_full(llm: SignalLLM):
+    _conversation_turn(llm, [], "hello there")
+    cache, start = llm.conversation.take([999, 998, 997] + [1] * 20)
+    assert start == 0 and cache.get_seq_length() == 0

@@ -1,0 +1,215 @@
+"""Issue 25 figures: a voice session in a simulated room with the speakers on (`local`, 2 cores).
+
+- `room`: spoken questions (espeak-ng) in one live session whose spoken answers come back into the
+  microphone through an echo path: self-interruptions, turns made of its own voice, the echo
+  removed (dB, after the first second of each answer), and the latency from the user's last word
+  (the end of the speech in the clip) to the first text and to the first sound of the answer.
+- `barge_in`: a second voice talks over a long answer: detected or not, how long until the voice
+  stopped, and that voice's word error rate with the echo present against the same clip alone.
+- `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
+  conversation's KV cache kept between turns and without it (each turn prefilled in full).
+
+Writes bench/results/voice_room.json.
+Run: `.venv/bin/python -m bench.voice_room [--questions 20] [--barge-ins 20]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.capture.simulated_room import EchoPath, SimulatedRoom
+from assistant.echo import EchoCanceller
+from assistant.engine import Engine
+from assistant.frames import SpeechOutput, TextDelta, Transcript, Turn, TurnDone
+from assistant.live import LiveConfig, LiveSession
+from assistant.playback import Playback
+from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone, read_audio
+
+RESULTS = Path(__file__).resolve().parent / "results"
+QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
+             "What is two plus two?", "Name a fruit that is yellow.", "What do bees make?",
+             "Which animal says meow?", "What is the opposite of hot?", "How many legs does a spider have?",
+             "What season comes after winter?"]
+STORY = "Tell me a long story about a dragon and a castle."
+OVER = "Stop. What time is it?"
+GAP_S = 14.0  # between questions: room for the answer
+SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
+
+
+def speak(text: str, folder: Path, voice: str = "en") -> AudioData:
+    path = folder / f"{voice}-{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), text], check=True)
+    return read_audio(path)
+
+
+def voiced_end(clip: AudioData) -> float:
+    """Seconds into `clip` where its last word ends (espeak-ng pads its clips with silence)."""
+    loud = np.nonzero(np.abs(clip.samples) > 0.02)[0]
+    return (loud[-1] + 1) / clip.rate if len(loud) else 0.0
+
+
+async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, object]:
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(count)]
+    clips = [speak(q, folder) for q in questions]
+    schedule = [(1.0 + i * GAP_S, clip) for i, clip in enumerate(clips)]
+    the_room = SimulatedRoom(schedule, seconds=1.0 + count * GAP_S, path=EchoPath(delay_ms=80, gain=0.7))
+    playback = Playback(the_room.speaker)
+    frames: list[tuple[float, object]] = []
+    async with Engine(model) as engine:
+        session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
+        async for frame in session.events(seconds=count * GAP_S + 30):
+            await playback.process(frame)
+            frames.append((time.monotonic(), frame))
+    canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
+    origin = the_room.started_at or 0.0
+    last_words = [origin + at + voiced_end(clip) for at, clip in schedule]
+    to_text, to_sound = [], []
+    for index, said in enumerate(last_words):
+        ends = last_words[index + 1] if index + 1 < len(last_words) else float("inf")
+        text = [t for t, f in frames if isinstance(f, TextDelta) and said < t < ends]
+        sound = [t for t in the_room.speaker.starts if said < t < ends]
+        if text:
+            to_text.append(round((text[0] - said) * 1000, 1))
+        if sound:
+            to_sound.append(round((sound[0] - said) * 1000, 1))
+    turns = [f for _, f in frames if isinstance(f, Turn)]
+    answers = [f.text for _, f in frames if isinstance(f, SpeechOutput)]
+    # a turn of its own voice is closer to something it said than to anything the user asked
+    own_voice = [t.text for t in turns
+                 if min((_wer(a, t.text) for a in answers), default=1.0) < min(_wer(q, t.text) for q in questions)]
+    interrupted = [f for _, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
+    return {"questions": count, "turns": len(turns), "self_interruptions": len(interrupted),
+            "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
+            "echo_turns_dropped": session.answerer.echoes,
+            "echo_removed_db": _echo_removed(canceller.levels, [(origin + at, origin + at + clip.seconds)
+                                                                for at, clip in schedule]),
+            "last_word_to_first_text_ms": to_text, "last_word_to_first_sound_ms": to_sound,
+            "last_word_to_first_text_ms_median": _median(to_text),
+            "last_word_to_first_sound_ms_median": _median(to_sound)}
+
+
+def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
+    """dB of echo removed over the microphone chunks heard while the assistant spoke and nobody else
+    did, leaving out the first second of each answer (the canceller converging). The room's noise
+    floor (-50 dB) caps what this can show."""
+    kept, since = [], None
+    for recorded, far_end, heard, left in levels:
+        since = (since if since is not None else recorded) if far_end else None
+        talking = any(start - 0.1 <= recorded <= end + 0.1 for start, end in voices)
+        if far_end and recorded - since >= 1.0 and not talking:
+            kept.append((heard, left))
+    if not kept:
+        return None
+    heard, left = sum(h for h, _ in kept), sum(x for _, x in kept)
+    return round(10 * np.log10(heard / max(left, 1e-12)), 1)
+
+
+async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
+    story, over = speak(STORY, folder), speak(OVER, folder, voice="en+f3")
+    alone = _wer(OVER, model.transcribe(over))
+    detected, latencies, errors = 0, [], []
+    for trial in range(trials):
+        the_room = SimulatedRoom([(0.5, story)], seconds=22, path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7,
+                                                                           seed=trial))
+        playback = Playback(the_room.speaker)
+        spoke_at: list[float] = []
+        heard: list[str] = []
+        async with Engine(model) as engine:
+            session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
+            async for frame in session.events(seconds=40):
+                await playback.process(frame)
+                if isinstance(frame, SpeechOutput) and not spoke_at:
+                    spoke_at.append(time.monotonic() + 1.5 + 0.032)  # a block after the moment it is mixed in
+                    the_room.say(over, after_s=1.5)
+                elif isinstance(frame, Transcript) and spoke_at:
+                    heard.append(frame.text)
+        cuts = [c for c in the_room.speaker.cuts if spoke_at and c > spoke_at[0]]
+        if cuts:
+            detected += 1
+            latencies.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
+        if heard:
+            errors.append(min(_wer(OVER, text) for text in heard))
+    with_echo = statistics.mean(errors) if errors else None
+    return {"trials": trials, "detected": detected, "stop_latency_ms": latencies,
+            "stop_latency_ms_median": _median(latencies), "wer_alone": round(alone, 3),
+            "wer_with_echo": None if with_echo is None else round(with_echo, 3),
+            "wer_ratio": None if with_echo is None or alone == 0 else round(with_echo / alone, 2)}
+
+
+def conversation(model: AnyToAnyModel, turns: int = 20) -> dict[str, object]:
+    llm = model.models.llm()
+    result = {}
+    for mode in ("kept", "prefilled"):
+        history: list[dict[str, str]] = []
+        first: list[float] = []
+        for turn in range(turns):
+            if mode == "prefilled":
+                llm.conversation.clear()
+            question = QUESTIONS[turn % len(QUESTIONS)]
+            events = model.respond(ModelRequest(text=question, history=history, want={Modality.TEXT},
+                                                max_new_tokens=40))
+            done = next(e for e in events if isinstance(e, ReplyDone))
+            first.append(done.timings_ms["first_token_ms"])
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": done.text}]
+        early, late = statistics.median(first[:3]), statistics.median(first[-3:])
+        result[mode] = {"first_token_ms": first, "turns_1_to_3_ms_median": early,
+                        f"turns_{turns - 2}_to_{turns}_ms_median": late, "ratio": round(late / early, 2)}
+    return result
+
+
+def _wer(reference: str, heard: str) -> float:
+    ref, hyp = _words(reference), _words(heard)
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
+    return row[-1] / max(1, len(ref))
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() or c == "'" else " " for c in text.lower()).split()
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, object]:
+    model = AnyToAnyModel.from_profile(args.profile)
+    model.load_all()
+    list(model.respond(ModelRequest(text="hello", want={Modality.TEXT}, max_new_tokens=4)))  # warm
+    with tempfile.TemporaryDirectory() as folder:
+        result = {"profile": args.profile, "conversation": conversation(model),
+                  "room": await room(model, Path(folder), args.questions),
+                  "barge_in": await barge_in(model, Path(folder), args.barge_ins)}
+    result["goals"] = {"self_interruptions": 0, "own_voice_turns": 0, "echo_removed_db": 25,
+                       "barge_ins_detected_share": 0.95, "stop_latency_ms_median": 250, "wer_ratio": 1.3,
+                       "last_word_to_first_sound_ms_median": 1000, "last_word_to_first_text_ms_median": 600,
+                       "turn_20_over_turn_1": 1.2}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", default="local")
+    parser.add_argument("--questions", type=int, default=10)
+    parser.add_argument("--barge-ins", type=int, default=5)
+    args = parser.parse_args()
+    result = asyncio.run(main_async(args))
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "voice_room.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
