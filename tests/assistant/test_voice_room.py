@@ -68,8 +68,8 @@ async def test_a_person_talking_over_the_answer_still_stops_it(local_model, tmp_
 
     def talk_over(_: SpeechOutput) -> None:
         if not said:
-            said.append(time.monotonic() + 0.5)
-            room.say(stop, after_s=0.5)
+            said.append(time.monotonic() + 1.5)  # once the canceller has heard a second of the answer
+            room.say(stop, after_s=1.5)
 
     frames, session = await _run(local_model, room, True, seconds=40, on_speech=talk_over)
     assert len(room.speaker.cuts) == 1 and room.speaker.cuts[0] > said[0]  # the answer's voice stopped
