@@ -60,6 +60,15 @@ class Utterance(Frame):
 
 
 @dataclass(frozen=True)
+class SpeechPaused(Frame):
+    """The user stopped talking for a moment: what they said so far, to transcribe early. If the
+    words look finished, the turn ends here instead of after the full silence."""
+
+    audio: AudioData
+    pause: int  # which pause of the segmenter this is (a later one supersedes it)
+
+
+@dataclass(frozen=True)
 class SpeechStarted(Frame):
     """The VAD heard the user start talking (barge-in cancels an answer on this)."""
 

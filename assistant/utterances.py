@@ -18,7 +18,7 @@ import numpy as np
 
 from models import AudioData, StreamingVad
 
-from .frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechStarted, Utterance
+from .frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechPaused, SpeechStarted, Utterance
 from .processor import Processor
 
 
@@ -35,6 +35,10 @@ class VadSettings:
     # talking over it still does (barge-in), louder and longer than a residue
     start_threshold_far_end: float = 0.5
     start_ms_far_end: int = 160
+    # a pause this long is reported (SpeechPaused) so the words so far can be transcribed: a turn whose
+    # words look finished ends there; one ending on "and", "so", "the"... waits `unfinished_silence_ms`
+    pause_ms: int = 224
+    unfinished_silence_ms: int = 1100
 
     @classmethod
     def from_profile(cls, options: dict) -> VadSettings:
@@ -47,6 +51,8 @@ class VadSettings:
             min_speech_ms=int(options.get("min_speech_ms", cls.min_speech_ms)),
             pad_ms=int(options.get("pad_ms", cls.pad_ms)),
             max_seconds=float(options.get("max_seconds", cls.max_seconds)),
+            pause_ms=int(options.get("pause_ms", cls.pause_ms)),
+            unfinished_silence_ms=int(options.get("unfinished_silence_ms", cls.unfinished_silence_ms)),
         )
 
 
@@ -62,6 +68,11 @@ class UtteranceSegmenter(Processor):
         self._start_windows = max(1, round(self.settings.start_ms / window_ms))
         self._start_windows_far_end = max(1, round(self.settings.start_ms_far_end / window_ms))
         self._stop_windows = max(1, round(self.settings.stop_silence_ms / window_ms))
+        self._pause_windows = max(1, round(self.settings.pause_ms / window_ms))
+        self._unfinished_windows = max(1, round(self.settings.unfinished_silence_ms / window_ms))
+        self._pauses = 0  # pauses reported so far; the last one is current while the silence lasts
+        self._paused = False  # in a reported pause now (no speech since)
+        self._unfinished = False  # the words so far looked unfinished: wait longer
         # the windows that started speech are kept too, however many a start needs, and pad_ms before them
         self._pad: deque[np.ndarray] = deque(maxlen=round(self.settings.pad_ms / window_ms)
                                              + max(self._start_windows, self._start_windows_far_end))
@@ -113,10 +124,29 @@ class UtteranceSegmenter(Processor):
                 yield SpeechStarted(at=self._start_at)
             return
         self._speech.append(window)
-        self._run = self._run + 1 if probability < s.stop_threshold and not self._held else 0
+        silent = probability < s.stop_threshold and not self._held
+        self._run = self._run + 1 if silent else 0
+        if not silent:
+            self._paused = self._unfinished = False
+        elif self._run == self._pause_windows and s.pause_ms < s.stop_silence_ms:
+            self._pauses += 1
+            self._paused = True
+            yield SpeechPaused(AudioData(np.concatenate(self._speech), self.RATE), self._pauses)
         too_long = len(self._speech) * self.WINDOW / self.RATE >= s.max_seconds
-        if self._run >= self._stop_windows or too_long:
+        if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
+
+    def end_at_pause(self, pause: int) -> Utterance | None:
+        """The words of `pause` looked finished: the turn ends now, if the user has not gone on
+        talking since (then None). The utterance is what was heard up to now."""
+        if not (self._speaking and self._paused and pause == self._pauses):
+            return None
+        return next(self._close(), None)
+
+    def wait_longer(self, pause: int) -> None:
+        """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""
+        if self._speaking and self._paused and pause == self._pauses:
+            self._unfinished = True
 
     def _hold(self, held: bool) -> Iterator[Frame]:
         """Push-to-talk: pressing starts an utterance whatever the VAD says; releasing ends it."""
@@ -132,6 +162,7 @@ class UtteranceSegmenter(Processor):
     def _close(self) -> Iterator[Frame]:
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.float32)
         self._speaking, self._run, self._speech = False, 0, []
+        self._paused = self._unfinished = False
         self._pad.clear()
         if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock)

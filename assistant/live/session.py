@@ -78,12 +78,14 @@ class LiveSession:
         self.window = VideoWindow(model, engine.run_on_device, config.sample_fps, config.window, look=True)
         self.answerer = Answerer(engine, config.barge_in, config.drain_s)
         self._out = QueueSink()
+        segmenter = UtteranceSegmenter(model.streaming_vad(), vad)
+        self.transcriber = Transcriber(engine, segmenter)
         self.pipeline = Pipeline([
             *([Observer(on_frame)] if on_frame is not None else []),
             self.window,
             *([EchoCanceller(echo)] if echo is not None else []),
-            UtteranceSegmenter(model.streaming_vad(), vad),
-            Transcriber(engine),
+            segmenter,
+            self.transcriber,
             TurnTaker(self.window, config.want, conversation_id),
             self.answerer,
             *([Narrator(engine, self.answerer)] if config.narrate else []),

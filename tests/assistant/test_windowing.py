@@ -7,7 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechStarted, Utterance, VideoFrame
+from assistant.frames import (
+    AudioChunk,
+    EndOfStream,
+    Frame,
+    PushToTalk,
+    SpeechPaused,
+    SpeechStarted,
+    Utterance,
+    VideoFrame,
+)
 from assistant.processor import Processor, QueueSink
 from assistant.speech_queue import SentenceSplitter
 from assistant.utterances import UtteranceSegmenter, VadSettings
@@ -20,6 +29,11 @@ def speech(text: str, folder: Path) -> np.ndarray:
     path = folder / f"{abs(hash(text))}.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True)
     return read_audio(path).samples
+
+
+def voiced(samples: np.ndarray) -> np.ndarray:
+    """The clip without the silence espeak-ng pads it with at the end."""
+    return samples[:np.nonzero(np.abs(samples) > 0.02)[0][-1] + 1]
 
 
 def chunks(samples: np.ndarray, block: int = 512):
@@ -58,7 +72,7 @@ async def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
     first, second = speech("Turn on the lights.", tmp_path), speech("What time is it?", tmp_path)
     stream = np.concatenate([silence, first, silence, silence, second, silence])
     segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
-    frames = await through(segmenter, chunks(stream))
+    frames = [f for f in await through(segmenter, chunks(stream)) if not isinstance(f, SpeechPaused)]
     assert [type(f) for f in frames] == [SpeechStarted, Utterance, SpeechStarted, Utterance]
     one, two = frames[1], frames[3]
     assert one.start == pytest.approx(1.0, abs=0.3)
@@ -140,3 +154,63 @@ async def test_push_to_talk_makes_an_utterance_of_whatever_is_heard():
     assert await through(segmenter, chunks(quiet)) == []  # silence does not end a held turn
     released = await through(segmenter, [PushToTalk(False)])
     assert isinstance(released[0], Utterance) and released[0].audio.seconds >= 1.0
+
+
+@pytest.mark.asyncio
+async def test_a_pause_is_reported_and_the_turn_can_end_there(tmp_path: Path):
+    said = voiced(speech("What is the capital of France?", tmp_path))
+    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(pause_ms=224, stop_silence_ms=600))
+    quiet = np.zeros(int(0.3 * 16000), np.float32)  # longer than the pause, shorter than the stop silence
+    frames = await through(segmenter, chunks(np.concatenate([np.zeros(8000, np.float32), said, quiet])))
+    pauses = [f for f in frames if isinstance(f, SpeechPaused)]
+    assert pauses and not any(isinstance(f, Utterance) for f in frames)  # paused, not ended
+    assert segmenter.end_at_pause(pauses[-1].pause - 1) is None  # an earlier pause no longer counts
+    utterance = segmenter.end_at_pause(pauses[-1].pause)
+    assert isinstance(utterance, Utterance) and utterance.audio.seconds > 1.0
+    assert await through(segmenter, chunks(np.zeros(16000, np.float32))) == []  # nothing more of that turn
+
+
+@pytest.mark.asyncio
+async def test_unfinished_words_wait_a_longer_silence(tmp_path: Path):
+    said = voiced(speech("I would like to go to the park and", tmp_path))
+    settings = VadSettings(pause_ms=224, stop_silence_ms=600, unfinished_silence_ms=1100)
+    segmenter = UtteranceSegmenter(StreamingVad(), settings)
+    quiet = np.zeros(int(0.3 * 16000), np.float32)
+    frames = await through(segmenter, chunks(np.concatenate([np.zeros(8000, np.float32), said, quiet])))
+    pause = [f for f in frames if isinstance(f, SpeechPaused)][-1]
+    segmenter.wait_longer(pause.pause)
+    after = await through(segmenter, chunks(np.zeros(int(0.5 * 16000), np.float32)))
+    assert not any(isinstance(f, Utterance) for f in after)  # 0.8 s of silence: still waiting
+    after = await through(segmenter, chunks(np.zeros(int(0.6 * 16000), np.float32)))
+    assert any(isinstance(f, Utterance) for f in after)
+
+
+def test_words_that_lead_on_do_not_end_a_turn():
+    from assistant.live.transcriber import looks_finished
+
+    assert looks_finished("What is the capital of France?") and looks_finished("Turn on the lights.")
+    for unfinished in ("I want to go to the park and", "So the thing is", "Tell me about the", "Well,", "um"):
+        assert not looks_finished(unfinished), unfinished
+
+
+@pytest.mark.asyncio
+async def test_a_finished_question_ends_its_turn_at_the_pause_with_its_transcript(tmp_path: Path):
+    from assistant.engine import Engine
+    from assistant.frames import Transcript
+    from assistant.live.transcriber import Transcriber
+    from models import AnyToAnyModel
+
+    said = voiced(speech("What is the capital of France?", tmp_path))
+    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(pause_ms=224, stop_silence_ms=600))
+    async with Engine(AnyToAnyModel.from_profile("local")) as engine:  # Whisper tiny.en, loaded on first use
+        transcriber = Transcriber(engine, segmenter)
+        sink = QueueSink()
+        segmenter.link(transcriber)
+        transcriber.link(sink)
+        for chunk in chunks(np.concatenate([np.zeros(8000, np.float32), said, np.zeros(int(0.3 * 16000), np.float32)])):
+            await segmenter.process(chunk)  # 0.3 s of silence: paused, far from the 0.6 s that would end it
+        await transcriber.settle()  # the words of the pause are known, and the user has not gone on
+    frames = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+    transcripts = [f for f in frames if isinstance(f, Transcript)]
+    assert transcriber.early_ends == 1 and len(transcripts) == 1
+    assert "capital" in transcripts[0].text.lower() and transcripts[0].utterance is not None
