@@ -57,6 +57,7 @@ class Utterance(Frame):
     audio: AudioData
     start: float  # seconds of the source's timeline
     end: float
+    pause: int = 0  # it ended in this reported pause (SpeechPaused.pause), nothing said since; 0: none
 
 
 @dataclass(frozen=True)

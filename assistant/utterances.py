@@ -37,7 +37,7 @@ class VadSettings:
     start_ms_far_end: int = 160
     # a pause this long is reported (SpeechPaused) so the words so far can be transcribed: a turn whose
     # words look finished ends there; one ending on "and", "so", "the"... waits `unfinished_silence_ms`
-    pause_ms: int = 224
+    pause_ms: int = 320
     unfinished_silence_ms: int = 1100
 
     @classmethod
@@ -161,11 +161,12 @@ class UtteranceSegmenter(Processor):
 
     def _close(self) -> Iterator[Frame]:
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.float32)
+        pause = self._pauses if self._paused else 0
         self._speaking, self._run, self._speech = False, 0, []
         self._paused = self._unfinished = False
         self._pad.clear()
         if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
-            yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock)
+            yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
 
     def _flush(self) -> Iterator[Frame]:
         """At the end of the stream: the utterance in progress, if any."""

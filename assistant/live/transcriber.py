@@ -1,22 +1,32 @@
 """Turns each finished utterance into the user's words, and ends a turn early when the words heard
 before a short pause already look finished.
 
+Transcription runs in the background, in order, so the microphone never waits for Whisper: speech
+that starts while the models are still loading (right after "Start live") is cut and kept, and
+transcribed once Whisper is up.
+
 At a pause (`SpeechPaused`) the words so far are transcribed in the background while the
 microphone goes on. If the user has not gone on talking by the time they are known and they look
 finished ("What is the capital of France?"), the turn ends there, its transcript already made; if
-they look unfinished ("... and", "so", "the"), the segmenter waits a longer silence. Otherwise the
-utterance ends after the usual silence and is transcribed whole.
+they look unfinished ("... and", "so", "the"), the segmenter waits a longer silence. An utterance
+that ends in that same pause after the usual silence takes the pause's transcript too (Whisper
+costs about the same for any short clip); one with words after the pause is transcribed whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
+from models import AudioData
+
 from ..engine import Engine
-from ..frames import EndOfStream, Frame, SpeechPaused, Transcript, Utterance
+from ..frames import EndOfStream, Frame, SourceStatus, SpeechPaused, Transcript, Utterance
 from ..processor import Processor
 from ..utterances import UtteranceSegmenter
+
+log = logging.getLogger(__name__)
 
 # a sentence does not end on these: the user is still going
 UNFINISHED = frozenset(
@@ -35,31 +45,58 @@ class Transcriber(Processor):
         super().__init__()
         self.engine = engine
         self.segmenter = segmenter  # given: turns may end early at a pause
-        self._early: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[None]] = set()  # transcriptions in flight
+        self._last: asyncio.Task[None] | None = None  # the latest utterance's: transcripts go out in order
+        self._paused: dict[int, asyncio.Task[str | None]] = {}  # the words at each recent pause
         self.early_ends = 0
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, SpeechPaused):
             if self.segmenter is not None:
-                task = asyncio.create_task(self._at_pause(frame))
-                self._early.add(task)
-                task.add_done_callback(self._early.discard)
+                words = asyncio.ensure_future(self._words(frame.audio))
+                self._paused = {frame.pause: words}  # an earlier pause's words are no longer wanted
+                self._start(self._at_pause(frame, words))
             return
         if isinstance(frame, EndOfStream):
             await self.settle()
         await self.push(frame)
         if isinstance(frame, Utterance):
-            text = await self.engine.run_on_device(self.engine.model.transcribe, frame.audio)
-            await self.push(Transcript(text=text, utterance=frame))
+            self._last = self._start(self._transcribe(frame, self._last))
+
+    def _start(self, work) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    async def _transcribe(self, utterance: Utterance, before: asyncio.Task[None] | None) -> None:
+        at_pause = self._paused.pop(utterance.pause, None) if utterance.pause else None
+        text = await at_pause if at_pause is not None else await self._words(utterance.audio)
+        if text is None:
+            return
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        await self.push(Transcript(text=text, utterance=utterance))
+
+    async def _words(self, audio: AudioData) -> str | None:
+        """What Whisper hears in `audio`; None, and a status, when it fails (the session goes on)."""
+        try:
+            return await self.engine.run_on_device(self.engine.model.transcribe, audio)
+        except Exception as error:
+            log.exception("transcription failed")
+            await self.push(SourceStatus("transcriber", "error", f"{type(error).__name__}: {error}"))
+            return None
 
     async def settle(self) -> None:
-        """Waits for the pauses being transcribed, if any."""
-        if self._early:
-            await asyncio.wait(self._early)
+        """Waits for the transcriptions in flight, if any."""
+        while self._pending:
+            await asyncio.wait(set(self._pending))
 
-    async def _at_pause(self, pause: SpeechPaused) -> None:
+    async def _at_pause(self, pause: SpeechPaused, words: asyncio.Future[str | None]) -> None:
         assert self.segmenter is not None
-        text = await self.engine.run_on_device(self.engine.model.transcribe, pause.audio)
+        text = await words
+        if text is None:
+            return
         if not looks_finished(text):
             self.segmenter.wait_longer(pause.pause)
             return

@@ -53,3 +53,19 @@ async def test_talking_over_an_answer_cancels_it(tiny_saved_profile: Path, tmp_p
     assert [t.status for t in history.turns(conversation)] == ["interrupted", "done"]
     assert len(session.barge_ins) == 1
     history.close()
+
+
+async def test_speech_while_the_models_still_load_is_kept_and_answered(tiny_saved_profile: Path, tmp_path: Path):
+    import asyncio
+    import time
+
+    mic = AudioFileSource(make_speech(tmp_path / "mic.wav", [0.3, "What colour is the square?", 3.0,
+                                                             "And what shape is it?", 1.5]))
+    async with Engine(AnyToAnyModel.from_profile(tiny_saved_profile)) as engine:
+        loading = asyncio.ensure_future(engine.run_on_device(time.sleep, 8.0))  # the device busy loading
+        session = LiveSession(engine, None, mic, LiveConfig(want=frozenset({"text"})))
+        events = [frame async for frame in session.events(seconds=60)]
+        assert loading.done()
+    heard = [e.text.lower() for e in events if isinstance(e, Transcript)]
+    assert len(heard) == 2 and ("colour" in heard[0] or "color" in heard[0]) and "shape" in heard[1]
+    assert [e.status for e in events if isinstance(e, TurnDone)] == ["done", "done"]
