@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--mic", default="default", help="'default', a device name or index, or an audio file")
     live.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
     live.add_argument("--speak", action="store_true", help="answer in speech too, sentence by sentence")
+    live.add_argument("--wake-word", default=None, choices=("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"),
+                      help="answer only after this wake word (microWakeWord's models, offline)")
     live.add_argument("--headphones", action="store_true",
                       help="with --speak: no echo cancellation (by default the microphone is cleaned of the "
                            "assistant's own voice, so it neither answers nor interrupts itself)")
@@ -203,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             from assistant.cli.live import LiveOptions, run_live
 
             return run_live(LiveOptions(args.camera, args.mic, args.seconds, args.speak, args.want, args.profile,
-                                        args.data, args.conversation, args.json, args.narrate, args.headphones))
+                                        args.data, args.conversation, args.json, args.narrate, args.headphones,
+                                        args.wake_word))
         if args.command == "serve":
             from assistant.cli.serve import run_serve
 

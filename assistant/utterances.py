@@ -136,6 +136,11 @@ class UtteranceSegmenter(Processor):
         if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
 
+    @property
+    def speaking(self) -> bool:
+        """Whether an utterance is being heard now (or held open by push-to-talk)."""
+        return self._speaking
+
     def end_at_pause(self, pause: int) -> Utterance | None:
         """The words of `pause` looked finished: the turn ends now, if the user has not gone on
         talking since (then None). The utterance is what was heard up to now."""

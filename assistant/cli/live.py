@@ -41,6 +41,7 @@ class LiveOptions:
     as_json: bool = False
     narrate: bool = False
     headphones: bool = False  # no echo cancellation: the microphone does not hear the speaker
+    wake_word: str | None = None  # answer only after it (WAKE_WORDS)
 
 
 def run_live(options: LiveOptions, stdout: TextIO | None = None) -> int:
@@ -65,7 +66,7 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             await engine.run_on_device(model.load_all)  # before the sources start: no turn waits for a load
             session = LiveSession(engine, camera, microphone,
                                   LiveConfig(want=frozenset(want) if want is not None else None,
-                                             narrate=options.narrate and options.speak),
+                                             narrate=options.narrate and options.speak, wake_word=options.wake_word),
                                   conversation_id=conversation,
                                   echo=player.reference if player is not None else None)
             if not options.as_json:

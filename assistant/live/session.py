@@ -23,6 +23,7 @@ from ..frames import AudioChunk, EndOfStream, Frame, PushToTalk, SourceStatus, V
 from ..processor import Pipeline, Processor, QueueSink
 from ..utterances import UtteranceSegmenter, VadSettings
 from ..video_window import VideoWindow
+from ..wake_word import WakeWord
 from .answerer import Answerer
 from .narrator import Narrator
 from .transcriber import Transcriber
@@ -39,6 +40,7 @@ class LiveConfig:
     want: frozenset[str] | None = None
     barge_in: bool = True
     narrate: bool = False  # speak what comes into and leaves the camera's view (needs real eyes)
+    wake_word: str | None = None  # answer only after it: "okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"
     drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
 
 
@@ -84,6 +86,7 @@ class LiveSession:
             *([Observer(on_frame)] if on_frame is not None else []),
             self.window,
             *([EchoCanceller(echo)] if echo is not None else []),
+            *([WakeWord(config.wake_word, lambda: segmenter.speaking)] if config.wake_word else []),
             segmenter,
             self.transcriber,
             TurnTaker(self.window, config.want, conversation_id),

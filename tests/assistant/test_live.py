@@ -69,3 +69,16 @@ async def test_speech_while_the_models_still_load_is_kept_and_answered(tiny_save
     heard = [e.text.lower() for e in events if isinstance(e, Transcript)]
     assert len(heard) == 2 and ("colour" in heard[0] or "color" in heard[0]) and "shape" in heard[1]
     assert [e.status for e in events if isinstance(e, TurnDone)] == ["done", "done"]
+
+
+async def test_with_a_wake_word_only_what_follows_it_is_answered(tiny_saved_profile: Path, tmp_path: Path):
+    from assistant.frames import SourceStatus
+
+    mic = AudioFileSource(make_speech(tmp_path / "mic.wav", [0.3, "What is the capital of France?", 2.0,
+                                                             "Okay Nabu.", 0.4, "What colour is the square?", 2.0]))
+    async with Engine(AnyToAnyModel.from_profile(tiny_saved_profile)) as engine:
+        session = LiveSession(engine, None, mic, LiveConfig(want=frozenset({"text"}), wake_word="okay_nabu"))
+        events = [frame async for frame in session.events(seconds=60)]
+    heard = [e.text.lower() for e in events if isinstance(e, Transcript)]
+    assert len(heard) == 1 and ("colour" in heard[0] or "color" in heard[0])  # not the question before it
+    assert any(isinstance(e, SourceStatus) and e.source == "wake word" and e.state == "heard" for e in events)

@@ -214,3 +214,10 @@ async def test_a_finished_question_ends_its_turn_at_the_pause_with_its_transcrip
     transcripts = [f for f in frames if isinstance(f, Transcript)]
     assert transcriber.early_ends == 1 and len(transcripts) == 1
     assert "capital" in transcripts[0].text.lower() and transcripts[0].utterance is not None
+
+
+def test_an_unknown_wake_word_is_a_clear_error():
+    from assistant.wake_word import WakeWord
+
+    with pytest.raises(ValueError, match="okay_nabu"):
+        WakeWord("hey_computer", lambda: False)
