@@ -1,7 +1,7 @@
 """A live session: camera and microphone in, a pipeline of processors, every frame out.
 
-    sources → [observer] → video window → [echo canceller] → utterance segmenter → transcriber
-            → turn taker → answerer → [narrator] → the session's stream
+    sources → [observer] → video window → [echo canceller] → [wake word] → utterance segmenter
+            → transcriber → turn taker → answerer → [narrator] → the session's stream
 
 Camera frames feed the rolling video window (encoded as they arrive). Microphone audio goes
 through the utterance segmenter: when the user starts talking during an answer, the answerer
