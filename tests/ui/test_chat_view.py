@@ -94,7 +94,17 @@ def view(qtbot) -> ChatView:
     chat.show()
     qtbot.waitExposed(chat)
     yield chat
+    # Players are stopped, seen stopped, then deleted and seen gone before the next test: tearing
+    # down a QMediaPlayer whose FFmpeg threads still play crashed the process once (a segfault in
+    # pytest-qt's teardown event processing).
+    players = chat.findChildren(QMediaPlayer)
+    for player in players:
+        player.stop()
+    qtbot.waitUntil(lambda: all(p.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+                                for p in players if shiboken6.isValid(p)), timeout=LOAD_TIMEOUT_MS)
     chat.clear()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: not any(shiboken6.isValid(p) for p in players), timeout=LOAD_TIMEOUT_MS)
 
 
 def wait_loaded(qtbot, player: QMediaPlayer) -> None:
