@@ -67,10 +67,6 @@ class EchoReference:
         with self._lock:
             return bool(self._played) and self._played[-1][0] + len(self._played[-1][1]) / RATE > now - self.hold_s
 
-    def clear(self) -> None:
-        with self._lock:
-            self._played.clear()
-
 
 def _audio_processing() -> object:
     from livekit import rtc
@@ -95,10 +91,6 @@ class EchoCanceller(Processor):
         except Exception as error:  # no wheel for this machine, a broken install: half-duplex
             log.warning("echo cancellation unavailable (%s): half-duplex", error)
             self._apm, self._why = None, str(error)
-
-    @property
-    def cancelling(self) -> bool:
-        return self._apm is not None
 
     async def process(self, frame: Frame) -> None:
         if not isinstance(frame, AudioChunk):
@@ -138,13 +130,14 @@ class EchoCanceller(Processor):
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
         for start in range(0, whole, FRAME):
-            far = self._frame(_pcm(self.reference.take(FRAME, start_at + start / RATE)), RATE, 1, FRAME)
+            far = self._frame(pcm16(self.reference.take(FRAME, start_at + start / RATE)), RATE, 1, FRAME)
             self._apm.process_reverse_stream(far)
-            near = self._frame(_pcm(pending[start:start + FRAME]), RATE, 1, FRAME)
+            near = self._frame(pcm16(pending[start:start + FRAME]), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
         return out
 
 
-def _pcm(samples: np.ndarray) -> bytes:
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as 16-bit PCM bytes, what WebRTC and microWakeWord take."""
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()

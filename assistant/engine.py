@@ -102,7 +102,6 @@ class _Job:
     timings: dict[str, float] = field(default_factory=dict)
     model_ms: float = 0.0
     outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)  # events on their way to the replies
-    replies: Processor | None = None  # the turn's reply pipeline, built when it runs
 
 
 class Engine:
@@ -191,8 +190,7 @@ class Engine:
         while True:
             job = await self._queue.get()
             self._running.add(job.turn.id)
-            job.replies = self._reply_pipeline(job)
-            delivery = asyncio.create_task(self._deliver_all(job))
+            delivery = asyncio.create_task(self._deliver_all(job, self._reply_pipeline(job)))
             try:
                 await self._run(job)
             except InputError as error:  # e.g. history refused the turn: an unknown conversation id
@@ -218,12 +216,11 @@ class Engine:
         pipeline.link(_StreamSink(job.stream))
         return pipeline
 
-    async def _deliver_all(self, job: _Job) -> None:
+    async def _deliver_all(self, job: _Job, replies: Pipeline) -> None:
         """Takes the turn's events through its reply pipeline one at a time, in order; ends its stream."""
-        assert job.replies is not None
         while (event := await job.outbox.get()) is not _END:
             try:
-                await job.replies.process(event)
+                await replies.process(event)
             except Exception:  # a failing sink must not leave the stream without its end
                 log.exception("delivering %s of turn %s failed", type(event).__name__, job.turn.id)
         job.stream._end()

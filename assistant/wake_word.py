@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .echo import RATE, pcm16
 from .frames import AudioChunk, Frame, SourceStatus
 from .processor import Processor
 
 log = logging.getLogger(__name__)
 
 WAKE_WORDS = ("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa")
-RATE = 16000
 
 
 class WakeWord(Processor):
@@ -37,7 +37,6 @@ class WakeWord(Processor):
         self._detector = MicroWakeWord.from_builtin(Model(name))
         self._features = MicroWakeWordFeatures()
         self._awake_until = -np.inf
-        self.heard = 0
 
     @property
     def awake(self) -> bool:
@@ -51,12 +50,11 @@ class WakeWord(Processor):
             raise ValueError(f"the wake word needs {RATE} Hz audio, got {frame.rate} Hz")
         was_awake = self.awake
         if self._detected(frame.samples):
-            self.heard += 1
             self._awake_until = self.clock() + self.awake_s
             await self.push(SourceStatus("wake word", "heard", self.name.replace("_", " ")))
         await self.push(frame if was_awake else AudioChunk(np.zeros_like(frame.samples), RATE, frame.timestamp,
                                                             far_end=frame.far_end))
 
     def _detected(self, samples: np.ndarray) -> bool:
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
-        return any(self._detector.process_streaming(features) for features in self._features.process_streaming(pcm))
+        return any(self._detector.process_streaming(features)
+                   for features in self._features.process_streaming(pcm16(samples)))

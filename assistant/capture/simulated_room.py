@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.capture.base import AUDIO_QUEUE_SIZE, CaptureSource, Clock, Run, Sleep, block_samples, pacing
-from assistant.echo import EchoReference
+from assistant.echo import RATE, EchoReference
 from assistant.frames import AudioChunk, SourceStatus
 from models import AudioData, resample
-
-RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -76,11 +74,6 @@ class RoomSpeaker:
 
     def close(self) -> None:
         self.stop()
-
-    @property
-    def playing(self) -> bool:
-        with self._lock:
-            return len(self._queue) > 0
 
     def _next(self, count: int) -> np.ndarray:
         """What the speaker sends into the room for the next `count` samples."""
