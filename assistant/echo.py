@@ -4,7 +4,12 @@
 the player adds each block as it writes it. `EchoCanceller`, a processor before the VAD, takes one
 10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with noise suppression and
 a high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the
-room, not the assistant. Each chunk is marked `far_end` while the assistant's voice plays.
+room, not the assistant. Each chunk is marked `far_end` while the assistant's voice plays, and
+`echo_settled` once the canceller removes the room's echo well: the median reduction over the
+last two seconds of echo at least `SETTLED_DB`. Until then (the first second or so of a session's
+first answer, or after the room changes) what is left of the echo can sound like speech, and the
+VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
+quickly as in silence.
 
 Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
 assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.
@@ -27,6 +32,14 @@ log = logging.getLogger(__name__)
 
 RATE = 16000
 FRAME = RATE // 100  # AEC3 works on 10 ms frames
+SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
+SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
+# a sound card's reference is fed this far ahead of its microphone: where the device's reported
+# latencies are off (measured: a PulseAudio loop's echo arrived 49 ms before they said), the echo
+# still follows its reference, and AEC3 finds the delay itself (checked up to 450 ms). The player
+# has written that far ahead by then: its buffer plus the microphone's latency and block.
+DEVICE_LEAD_S = 0.08
+ECHO_FLOOR = 1e-4  # a frame's mean square above this (-40 dBFS) has echo to measure, not just noise
 
 
 class EchoReference:
@@ -34,8 +47,10 @@ class EchoReference:
     `max_seconds`; thread-safe. A microphone frame is cancelled against what played at the time
     it was recorded, so a pipeline that falls behind its microphone does not shift the two apart."""
 
-    def __init__(self, max_seconds: float = 3.0, hold_s: float = 0.5, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, max_seconds: float = 3.0, hold_s: float = 0.5, clock: Callable[[], float] = time.monotonic,
+                 lead_s: float = 0.0):
         self.max_seconds = max_seconds
+        self.lead_s = lead_s  # the canceller takes what plays this much after each microphone frame
         self.hold_s = hold_s  # the room still rings this long after the last sample played
         self.clock = clock
         self._lock = threading.Lock()
@@ -48,6 +63,16 @@ class EchoReference:
             self._played.append((at, samples.astype(np.float32, copy=False)))
             while self._played and self._played[0][0] < at - self.max_seconds:
                 self._played.popleft()
+
+    def cut(self) -> None:
+        """The speaker dropped what it had buffered (barge-in): nothing after now will sound."""
+        now = self.clock()
+        with self._lock:
+            kept = deque()
+            for started, samples in self._played:
+                if started < now:
+                    kept.append((started, samples[:max(0, round((now - started) * RATE))]))
+            self._played = kept
 
     def take(self, count: int, at: float) -> np.ndarray:
         """The `count` samples that played from `at` on (silence where nothing did)."""
@@ -83,6 +108,7 @@ class EchoCanceller(Processor):
         self._pending = np.zeros(0, np.float32)
         self._said_why = False
         self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
+        self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
         try:
             self._apm = make()
             from livekit.rtc import AudioFrame
@@ -119,7 +145,13 @@ class EchoCanceller(Processor):
                 cleaned = np.zeros_like(cleaned)
         self.levels.append((recorded, far_end, float(np.mean(np.square(frame.samples))),
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
-        await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end))
+        await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled))
+
+    @property
+    def settled(self) -> bool:
+        """Whether the canceller has removed the room's echo well over its last two seconds of echo."""
+        return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
+                and float(np.median(self._reduction)) <= SETTLED_DB)
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> np.ndarray:
         """Runs AEC3 frame by frame, each against what played when it was recorded; what is short of
@@ -130,11 +162,16 @@ class EchoCanceller(Processor):
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
         for start in range(0, whole, FRAME):
-            far = self._frame(pcm16(self.reference.take(FRAME, start_at + start / RATE)), RATE, 1, FRAME)
-            self._apm.process_reverse_stream(far)
-            near = self._frame(pcm16(pending[start:start + FRAME]), RATE, 1, FRAME)
+            played = self.reference.take(FRAME, start_at + start / RATE + self.reference.lead_s)
+            self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
+            heard = pending[start:start + FRAME]
+            near = self._frame(pcm16(heard), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
+            loud = float(np.mean(np.square(heard)))
+            if loud > ECHO_FLOOR and played.any():
+                left = float(np.mean(np.square(out[start:start + FRAME])))
+                self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
         return out
 
 

@@ -48,6 +48,7 @@ class AudioChunk(Frame):
     rate: int
     timestamp: float
     far_end: bool = False  # the assistant's voice was playing while this was heard (echo cancelled or not)
+    echo_settled: bool = False  # the echo canceller was removing that voice's echo well (assistant/echo.py)
 
 
 @dataclass(frozen=True)

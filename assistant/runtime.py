@@ -60,7 +60,8 @@ class Runtime:
     def describe(self) -> dict[str, object]:
         """For a status bar and the first-start card: profile, device, the roles running on
         untrained weights, and what the profile can do."""
-        device, dtype = self.model.profile.placement_of("llm")
-        return {"profile": self.model.profile.name, "device": device, "dtype": dtype,
+        llm = self.model.models.placement("llm")  # as resolved here: `auto` named, bf16 when chosen
+        return {"profile": self.model.profile.name, "device": llm.device.type,
+                "dtype": str(llm.dtype).removeprefix("torch."),
                 "untrained": self.model.untrained_roles(), "profiles": available_profiles(),
                 "capabilities": self.model.capabilities()}

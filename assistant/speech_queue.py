@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 
 _BOUNDARY = re.compile(r"[.!?…](?=\s)")
+# a word that ends in a full stop without ending a sentence
+_ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc eg ie jr sr prof no approx".split())
 
 
 class SentenceSplitter:
     """Collects text deltas and hands back each piece worth speaking as soon as it is complete: a
     sentence (short ones join the next), the first clause at its comma so the voice starts sooner,
-    and a clause running past `max_chars` at its last comma."""
+    and a clause running past `max_chars` at its last comma. The first piece goes as soon as its
+    last word ends in a full stop or a comma, without waiting for the word after it to show that
+    the mark ends it (a number or an abbreviation does not end it)."""
 
     def __init__(self, min_chars: int = 12, max_chars: int = 120) -> None:
         self.min_chars = min_chars
@@ -38,7 +42,18 @@ class SentenceSplitter:
             comma = self._buffer.find(", ", self.min_chars) if self._first else self._buffer.rfind(", ")
             if comma >= self.min_chars:
                 return self._cut(comma + 1)
+        if self._first and len(self._buffer) >= self.min_chars and self._ends_on_a_mark():
+            return self._cut(len(self._buffer))
         return None
+
+    def _ends_on_a_mark(self) -> bool:
+        """Whether the text so far ends a sentence or a clause on its last character: a word, then
+        `.`, `!`, `?`, `…` or `,` (not "3.", "1,", "Dr.", "J.")."""
+        text = self._buffer
+        if text[-1] not in ".!?…," or len(text) < 2 or not text[-2].isalpha():
+            return False
+        word = text[:-1].split()[-1].lower().replace(".", "")
+        return text[-1] != "." or (len(word) > 1 and word not in _ABBREVIATIONS)
 
     def _cut(self, end: int) -> str:
         piece, self._buffer = self._buffer[:end].strip(), self._buffer[end:].lstrip()

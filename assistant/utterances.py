@@ -31,8 +31,9 @@ class VadSettings:
     pad_ms: int = 200
     min_speech_ms: int = 250
     max_seconds: float = 20.0
-    # while the assistant's voice plays, what is left of its echo must not start a turn; a person
-    # talking over it still does (barge-in), louder and longer than a residue
+    # while the assistant's voice plays and the echo canceller has not settled, what is left of its
+    # echo must not start a turn; a person talking over it still does (barge-in), louder and longer
+    # than a residue. Once the canceller has settled, speech starts a turn as in silence.
     start_threshold_far_end: float = 0.5
     start_ms_far_end: int = 160
     # a pause this long is reported (SpeechPaused) so the words so far can be transcribed: a turn whose
@@ -109,15 +110,15 @@ class UtteranceSegmenter(Processor):
         for index, probability in enumerate(self.vad.probabilities(windows)):
             window = windows[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability, chunk.far_end)
+            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled)
 
-    def _step(self, window: np.ndarray, probability: float, far_end: bool = False) -> Iterator[Frame]:
+    def _step(self, window: np.ndarray, probability: float, echo_left: bool = False) -> Iterator[Frame]:
         s = self.settings
         if not self._speaking:
             self._pad.append(window)
-            threshold = s.start_threshold_far_end if far_end else s.start_threshold
+            threshold = s.start_threshold_far_end if echo_left else s.start_threshold
             self._run = self._run + 1 if probability >= threshold else 0
-            if self._run >= (self._start_windows_far_end if far_end else self._start_windows):
+            if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
                 self._speaking, self._run = True, 0
                 self._speech = list(self._pad)
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE

@@ -7,6 +7,7 @@ wakes it for `awake_s`, and it stays awake while the user is still talking (or h
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -52,8 +53,7 @@ class WakeWord(Processor):
         if self._detected(frame.samples):
             self._awake_until = self.clock() + self.awake_s
             await self.push(SourceStatus("wake word", "heard", self.name.replace("_", " ")))
-        await self.push(frame if was_awake else AudioChunk(np.zeros_like(frame.samples), RATE, frame.timestamp,
-                                                            far_end=frame.far_end))
+        await self.push(frame if was_awake else dataclasses.replace(frame, samples=np.zeros_like(frame.samples)))
 
     def _detected(self, samples: np.ndarray) -> bool:
         return any(self._detector.process_streaming(features)

@@ -39,3 +39,12 @@ def resolve_placement(device: str = "auto", dtype: str = "auto") -> Placement:
     else:
         raise ProfileError(f"unknown dtype {dtype!r}: choose auto, fp32, fp16 or bf16")
     return Placement(target, chosen)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX), where a bf16 model runs
+    faster than fp32; elsewhere bf16 is emulated and slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False

@@ -212,7 +212,8 @@ class SignalLLM:
             yield SignalStates(modality, states)
 
     def _forward(self, cache: DynamicCache, **inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.model(**inputs, cache=cache, use_cache=True, output_hidden_states=True)
+        # only the last position's logits are used: the vocabulary projection of a whole prompt is skipped
+        out = self.model(**inputs, cache=cache, use_cache=True, output_hidden_states=True, logits_to_keep=1)
         return out.logits[0, -1].float(), out.hidden_states[-1][0]
 
     def _feed_group(self, cache: DynamicCache, modality: Modality) -> tuple[torch.Tensor, torch.Tensor]:

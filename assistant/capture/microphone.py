@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from types import ModuleType
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from assistant.capture.base import AUDIO_QUEUE_SIZE, CaptureSource, Run, SourceUnavailable, block_samples
 from assistant.frames import AudioChunk
+from models import StreamResampler
 
 logger = logging.getLogger(__name__)
 
@@ -69,28 +71,51 @@ class MicrophoneSource(CaptureSource):
     def _describe_device(self) -> str:
         return "the default microphone" if self.device is None else f"microphone {self.device!r}"
 
-    def _read(self, run: Run) -> None:
-        sd = _sounddevice()
+    def _open(self, sd: ModuleType) -> tuple[Any, StreamResampler | None, str]:
+        """The input stream, at `rate` in mono where the device takes that, else at the device's own
+        rate and channels with a resampler to `rate` mono (many USB and ALSA devices open only at
+        48 kHz stereo); raises SourceUnavailable when neither opens."""
         try:
             stream = sd.InputStream(device=self.device, channels=1, samplerate=self.rate, dtype="float32",
                                     blocksize=self.block)
+            return stream, None, f"{self.rate} Hz"
+        except (sd.PortAudioError, ValueError, TypeError) as exc:
+            first = exc
+        try:
+            info = sd.query_devices(self.device, "input")
+            rate, channels = int(info["default_samplerate"]), max(1, min(2, int(info["max_input_channels"])))
+            stream = sd.InputStream(device=self.device, channels=channels, samplerate=rate, dtype="float32",
+                                    blocksize=block_samples(rate, self.block_ms))
+        except (sd.PortAudioError, ValueError, TypeError, KeyError) as exc:
+            raise SourceUnavailable(self._why_unavailable(first)) from exc
+        logger.info("%s: opens at %d Hz, %d channel(s) only; resampled to %d Hz mono", self.name, rate, channels,
+                    self.rate)
+        return stream, StreamResampler(rate, channels, self.rate), f"{rate} Hz × {channels} resampled to {self.rate} Hz"
+
+    def _read(self, run: Run) -> None:
+        sd = _sounddevice()
+        stream, resampler, how = self._open(sd)
+        try:
             stream.start()
         except (sd.PortAudioError, ValueError, TypeError) as exc:
+            stream.close()
             raise SourceUnavailable(self._why_unavailable(exc)) from exc
         try:
-            run.started(f"{self._describe_device()}, {self.rate} Hz, {self.block_ms} ms blocks")
+            run.started(f"{self._describe_device()}, {how}, {self.block_ms} ms blocks")
             position = 0
             while not run.stopping:
                 try:
-                    data, overflowed = stream.read(self.block)
+                    data, overflowed = stream.read(stream.blocksize)
                 except sd.PortAudioError as exc:
                     raise RuntimeError(f"{self._describe_device()} stopped delivering audio ({exc}); "
                                        "was it unplugged?") from exc
                 if overflowed:
                     self.overflows += 1
                     logger.debug("%s: input overflow (%d so far)", self.name, self.overflows)
-                samples = np.array(data[:, 0], dtype=np.float32)
-                if not run.emit(AudioChunk(samples, self.rate, position / self.rate)):
+                samples = resampler.feed(data) if resampler else np.array(data[:, 0], dtype=np.float32)
+                # its last sample was heard the stream's input latency ago (the echo canceller aligns on it)
+                heard = time.monotonic() - stream.latency
+                if len(samples) and not run.emit(AudioChunk(samples, self.rate, position / self.rate, created=heard)):
                     break
                 position += samples.shape[0]
         finally:

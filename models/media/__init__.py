@@ -16,7 +16,7 @@ from models.media.kinds import (
     mime_of,
 )
 from models.media.limits import DEFAULT_LIMITS, MediaLimits
-from models.media.resample import resample
+from models.media.resample import StreamResampler, resample
 from models.media.types import AudioData, ImageData, VideoData
 from models.media.video_reader import read_video
 from models.media.video_stream import stream_video
@@ -34,6 +34,7 @@ __all__ = [
     "InputMedia",
     "Media",
     "MediaLimits",
+    "StreamResampler",
     "VideoData",
     "encode",
     "encode_mp4",

@@ -62,6 +62,22 @@ async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tm
 
 
 @pytest.mark.asyncio
+async def test_the_canceller_says_when_it_has_settled_on_the_rooms_echo(tmp_path):
+    far = read_audio(make_speech(tmp_path / "far.wav", ["The capital of France is Paris. It is a large city "
+                                                        "with many museums, and the river runs through it."])).samples
+    canceller = EchoCanceller(_reference())
+    _, frames = await _cancel(canceller, _room(far), far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert not chunks[0].echo_settled  # nothing measured yet: the VAD stays strict
+    settled = [c.timestamp for c in chunks if c.echo_settled]
+    assert settled and settled[0] < 2.0 and chunks[-1].echo_settled  # after about a second of echo, and on
+    # a room whose echo the canceller cannot remove (the far end the speaker does not play) never settles
+    stranger = EchoCanceller(_reference())
+    _, frames = await _cancel(stranger, _room(far), np.roll(far, RATE // 3) * 0.01)
+    assert not any(f.echo_settled for f in frames if isinstance(f, AudioChunk))
+
+
+@pytest.mark.asyncio
 async def test_without_a_far_end_the_microphone_passes_unchanged_in_level():
     rng = np.random.default_rng(1)
     t = np.arange(2 * RATE) / RATE

@@ -1,6 +1,7 @@
 """Windowing: sentences for speech, utterances cut by Silero VAD, the rolling video window."""
 
 import asyncio
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -64,6 +65,16 @@ def test_sentences_come_out_as_soon_as_they_end():
     assert long_clause.feed("Yes. ") == []  # too short alone
     assert long_clause.feed("First part of a long clause, and a second part") == ["Yes. First part of a long clause,"]
     assert long_clause.feed(", and a third part, and more") == ["and a second part, and a third part,"]
+
+
+def test_the_first_sentence_goes_as_soon_as_its_last_word_has_its_mark():
+    assert SentenceSplitter().feed("The capital of France is Paris.") == ["The capital of France is Paris."]
+    assert SentenceSplitter().feed("Well, the capital of France,") == ["Well, the capital of France,"]
+    for unfinished in ("The answer is 3.", "It costs 1,", "Ask the shop on Baker St.", "Written by J.", "Ask Dr."):
+        assert SentenceSplitter().feed(unfinished) == []  # the mark may not end it: wait for the next word
+    later = SentenceSplitter()
+    assert later.feed("The capital of France is Paris. It is a large city.") == ["The capital of France is Paris."]
+    assert later.flush() == "It is a large city."  # only the first piece goes early; later ones wait as before
 
 
 @pytest.mark.asyncio
@@ -221,3 +232,21 @@ def test_an_unknown_wake_word_is_a_clear_error():
 
     with pytest.raises(ValueError, match="okay_nabu"):
         WakeWord("hey_computer", lambda: False)
+
+
+@pytest.mark.asyncio
+async def test_over_the_assistants_voice_a_turn_starts_sooner_once_the_echo_canceller_has_settled(tmp_path: Path):
+    said = np.concatenate([np.zeros(8000, np.float32), speech("Stop. What time is it?", tmp_path)])
+
+    async def heard_before_start(far_end: bool, settled: bool) -> float:
+        """Seconds of the clip the segmenter had heard when it started the turn."""
+        segmenter = UtteranceSegmenter(StreamingVad())
+        for chunk in chunks(said):
+            frames = await through(segmenter, [dataclasses.replace(chunk, far_end=far_end, echo_settled=settled)])
+            if any(isinstance(f, SpeechStarted) for f in frames):
+                return chunk.timestamp + len(chunk.samples) / 16000
+        raise AssertionError("no turn started")
+
+    strict, settled = await heard_before_start(True, False), await heard_before_start(True, True)
+    assert settled < strict  # the residue of an unsettled canceller needs a longer voice
+    assert settled == await heard_before_start(False, False)  # settled: as soon as in silence

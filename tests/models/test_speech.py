@@ -49,3 +49,45 @@ def test_tts_speaks_and_asr_understands_it(local_model: AnyToAnyModel):
                           speech.samples).astype(np.float32)
     heard = local_model.transcribe(AudioData(resampled, 16000)).lower()
     assert "morning" in heard and "door" in heard
+
+
+def test_fitted_window_keeps_each_sentence_once_and_only_inside_the_clip(local_model: AnyToAnyModel):
+    fitted = local_model.models.asr().fitted
+    assert fitted is not None  # the local profile decodes short clips on a fitted window
+    tokenizer = fitted.tokenizer
+
+    def at(seconds: float) -> int:
+        return tokenizer.timestamp_begin + round(seconds / 0.02)
+
+    def said(text: str) -> list[int]:
+        return tokenizer.encode(" " + text)
+
+    looping = [at(0), *said("Good night. Good night. Good"), at(2.0)]
+    assert fitted._segments(looping, seconds=2.5) == ["Good night."]
+    two = [at(0), *said("Open the door."), at(1.5), at(1.5), *said("Then close it."), at(3.0)]
+    assert fitted._segments(two, seconds=3.2) == ["Open the door.", "Then close it."]
+    restarted = [*two, at(3.0), *said("Open the"), at(4.0)]
+    assert fitted._segments(restarted, seconds=4.5) == ["Open the door.", "Then close it."]
+    beyond = [at(0), *said("Open the door."), at(1.5), at(4.0), *said("Something else."), at(5.0)]
+    assert fitted._segments(beyond, seconds=2.0) == ["Open the door."]
+
+
+def test_a_clip_longer_than_whispers_window_is_heard_through_the_full_window(local_model: AnyToAnyModel,
+                                                                             tmp_path: Path):
+    clip = speak("Turn on the kitchen lights please.", tmp_path)
+    long = AudioData(np.concatenate([clip.samples, np.zeros(31 * 16000, np.float32)]), 16000)
+    recognizer = local_model.models.asr()
+    assert recognizer.fitted.transcribe(long.samples, long.rate) is None  # too long to fit: the full window
+    words = recognizer.transcribe(long).lower()
+    assert "kitchen" in words and "lights" in words
+
+
+def test_the_asr_window_is_fitted_or_full(local_model: AnyToAnyModel, tmp_path: Path):
+    from models.speech.asr import SpeechRecognizer
+
+    whisper = local_model.models.asr().whisper
+    full = SpeechRecognizer(whisper, "en", window="full")
+    assert full.fitted is None
+    assert "kitchen" in full.transcribe(speak("Turn on the kitchen lights please.", tmp_path)).lower()
+    with pytest.raises(ValueError, match="fitted or full"):
+        SpeechRecognizer(whisper, "en", window="half")
