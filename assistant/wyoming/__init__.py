@@ -3,6 +3,6 @@ speech, and the engine as a conversation agent)."""
 
 from .conversation import MediaSink
 from .limits import WyomingLimits
-from .server import DEFAULT_URI, WyomingConfig, WyomingServer
+from .server import DEFAULT_URI, WyomingConfig, WyomingServer, check_uri
 
-__all__ = ["DEFAULT_URI", "MediaSink", "WyomingConfig", "WyomingLimits", "WyomingServer"]
+__all__ = ["DEFAULT_URI", "MediaSink", "WyomingConfig", "WyomingLimits", "WyomingServer", "check_uri"]

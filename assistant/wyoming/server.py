@@ -32,6 +32,18 @@ log = logging.getLogger(__name__)
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 
 
+def check_uri(uri: str) -> None:
+    """Raises InputError unless `uri` is one the server can listen on: tcp://HOST:PORT or unix://PATH."""
+    try:
+        parsed = urlparse(uri)
+        ok = (parsed.scheme == "tcp" and bool(parsed.hostname) and parsed.port is not None) or \
+             (parsed.scheme == "unix" and bool(parsed.path))
+    except ValueError:  # a port that is not a number, or out of range
+        ok = False
+    if not ok:
+        raise InputError(f"a Wyoming address must be tcp://HOST:PORT or unix://PATH, got {uri!r}")
+
+
 @dataclass
 class WyomingConfig:
     uri: str = DEFAULT_URI
@@ -72,8 +84,7 @@ class WyomingServer:
         self.voice_names = {voice.name for program in self.info.tts for voice in program.voices}
         self.program_names = program_names(self.info)
         self.asr_languages = [lang for program in self.info.asr for m in program.models for lang in m.languages]
-        if urlparse(self.config.uri).scheme not in ("tcp", "unix"):
-            raise InputError(f"--uri must be tcp://HOST:PORT or unix://PATH, got {self.config.uri!r}")
+        check_uri(self.config.uri)
         try:
             self._server = AsyncServer.from_uri(self.config.uri)
             await self._server.start(lambda reader, writer: WyomingHandler(reader, writer, self))
