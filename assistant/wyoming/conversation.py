@@ -57,7 +57,7 @@ class Conversations:
         if history is None:
             return None
         if key not in self._ids:
-            self._ids[key] = await asyncio.to_thread(history.new_conversation, "Home Assistant")
+            self._ids[key] = await asyncio.to_thread(history.new_conversation)  # titled by its first question
             while len(self._ids) > self.max_kept:
                 self._ids.popitem(last=False)
         self._ids.move_to_end(key)

@@ -2,7 +2,7 @@
 
 Three programs, each listed only when the profile has what it needs:
 - asr: the profile's Whisper model and the languages it hears (streaming transcripts);
-- tts: the profile's Piper voice, its language and speakers (streaming synthesis);
+- tts: the profile's Piper voice and its language (streaming synthesis);
 - handle: the engine as a conversation agent, in the languages the profile's LLM answers in
   (streaming answers). It does not control the home.
 Home Assistant names its speech-to-text, text-to-speech and conversation entities after them.
@@ -21,7 +21,6 @@ from wyoming.info import (
     Info,
     TtsProgram,
     TtsVoice,
-    TtsVoiceSpeaker,
 )
 
 from models import AnyToAnyModel
@@ -46,9 +45,8 @@ def describe(model: AnyToAnyModel) -> Info:
                                    description=f"speech to text with {asr.name}", models=[whisper],
                                    supports_transcript_streaming=True))
     if (tts := model.speech_info("tts")) is not None:
-        speakers = [TtsVoiceSpeaker(name=s) for s in tts.speakers] or None
         voice = TtsVoice(name=tts.name, attribution=PIPER, installed=True, description=tts.description,
-                         version=None, languages=list(tts.languages), speakers=speakers)
+                         version=None, languages=list(tts.languages))  # its default speaker: no others offered
         info.tts.append(TtsProgram(name=TTS_PROGRAM, attribution=PROJECT, installed=True, version=VERSION,
                                    description=f"text to speech with {tts.name}", voices=[voice],
                                    supports_synthesize_streaming=True))

@@ -34,7 +34,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from .conversation import answer
 from .pcm import AudioFormatError, PcmFormat
-from .reader import ProtocolError, read_event
+from .reader import ProtocolError, read_event, shown
 from .synthesis import SpeechStream, Voice
 from .transcription import Transcription, transcribe
 
@@ -152,7 +152,8 @@ class WyomingHandler(AsyncEventHandler):
     async def _close(self) -> None:
         """Closes the socket. After a refusal the close lingers: the server says it is done writing,
         then drains what the client still sends for a moment, so the client reads the error before
-        the connection goes (closing with bytes unread would reset the connection and lose it)."""
+        the connection goes (closing with bytes unread would reset the connection and lose it). What
+        a client has not taken within `LINGER_S` is dropped with the connection."""
         if self._refused and not self.writer.is_closing():
             with contextlib.suppress(OSError, RuntimeError):
                 self.writer.write_eof()
@@ -161,9 +162,11 @@ class WyomingHandler(AsyncEventHandler):
                     while await self.reader.read(64 * 1024):
                         pass
         self.writer.close()
-        with contextlib.suppress(Exception):
+        try:
             async with asyncio.timeout(LINGER_S):
                 await self.writer.wait_closed()
+        except Exception:  # a client that does not take what is left: drop it rather than keep the socket
+            self.writer.transport.abort()
 
     def _queue(self, job: Job) -> None:
         try:
@@ -183,7 +186,7 @@ class WyomingHandler(AsyncEventHandler):
         elif SelectProgram.is_type(kind):
             name = data.get("name")
             if name not in self.server.program_names:
-                raise ProtocolError("unknown_program", f"this server has no program {name!r}")
+                raise ProtocolError("unknown_program", f"this server has no program {shown(name)}")
         elif Transcribe.is_type(kind):
             self._language = self.server.asr_language(data.get("language"))
         elif AudioStart.is_type(kind):
@@ -218,8 +221,8 @@ class WyomingHandler(AsyncEventHandler):
         elif Transcript.is_type(kind):
             self._ask(self._text(data, kind), _context(data, kind))
         else:
-            log.info("%s: unknown event type %r", self.name, kind[:64])
-            await self.write_event(Error(text=f"this server does not know {kind[:64]!r} events",
+            log.info("%s: unknown event type %s", self.name, shown(kind))
+            await self.write_event(Error(text=f"this server does not know {shown(kind)} events",
                                          code="unknown_event").event())
         return True
 
@@ -255,7 +258,7 @@ class WyomingHandler(AsyncEventHandler):
             raise ProtocolError("bad_event", f"{kind}: \"voice\" must be a JSON object")
         name = (wanted or {}).get("name")
         if name is not None and name not in self.server.voice_names:
-            raise ProtocolError("unknown_voice", f"{kind}: no voice {name!r}; this server has "
+            raise ProtocolError("unknown_voice", f"{kind}: no voice {shown(name)}; this server has "
                                                  f"{', '.join(sorted(self.server.voice_names))}")
         return self.voice
 

@@ -35,7 +35,7 @@ class PcmFormat:
         for key in ("rate", "width", "channels"):
             value = data.get(key)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise AudioFormatError(f"{event_type}: {key} must be a whole number, got {value!r}")
+                raise AudioFormatError(f"{event_type}: {key} must be a whole number, got {repr(value)[:60]}")
             values[key] = value
         pcm = cls(**values)
         if not MIN_RATE <= pcm.rate <= MAX_RATE:

@@ -17,6 +17,12 @@ from wyoming.event import Event
 from .limits import WyomingLimits
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A client's value as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class ProtocolError(Exception):
     """A client sent something the server will not take; `code` is the Wyoming error code sent back."""
 
@@ -72,7 +78,7 @@ def _length(header: dict[str, Any], key: str, limit: int, event_type: str) -> in
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProtocolError("bad_event", f"{event_type}: {key} must be a whole number of bytes, got {value!r}")
+        raise ProtocolError("bad_event", f"{event_type}: {key} must be a whole number of bytes, got {shown(value)}")
     if value > limit:
         raise ProtocolError("too_large", f"{event_type}: {key} of {value} bytes; at most {limit}")
     return value

@@ -25,7 +25,7 @@ from .conversation import Conversations, MediaSink
 from .describe import describe, program_names
 from .handler import WyomingHandler
 from .limits import WyomingLimits
-from .reader import ProtocolError
+from .reader import ProtocolError, shown
 from .zeroconf_advert import ZeroconfAdvert
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,14 @@ class WyomingServer:
     async def start(self) -> None:
         """Learns what the profile offers (loading its speech models), then listens. Raises InputError
         for a URI it cannot listen on."""
+        check_uri(self.config.uri)
         model = self.engine.model
         self.info = await self.engine.run_on_device(describe, model)
-        voice = await self.engine.run_on_device(model.speech_info, "tts")
-        self.voice_rate = voice.rate if voice is not None else 0
+        speaker = await self.engine.run_on_device(model.speech_info, "tts")
+        self.voice_rate = speaker.rate if speaker is not None else 0
         self.voice_names = {voice.name for program in self.info.tts for voice in program.voices}
         self.program_names = program_names(self.info)
         self.asr_languages = [lang for program in self.info.asr for m in program.models for lang in m.languages]
-        check_uri(self.config.uri)
         try:
             self._server = AsyncServer.from_uri(self.config.uri)
             await self._server.start(lambda reader, writer: WyomingHandler(reader, writer, self))
@@ -126,12 +126,13 @@ class WyomingServer:
         if language is None:
             return None
         if not isinstance(language, str):
-            raise ProtocolError("bad_event", f"transcribe: \"language\" must be a string, got {language!r}")
+            raise ProtocolError("bad_event", f"transcribe: \"language\" must be a string, got {shown(language)}")
         for candidate in (language, language.replace("_", "-").split("-")[0]):
             if candidate in self.asr_languages:
                 return candidate
-        raise ProtocolError("unsupported_language", f"transcribe: speech recognition hears "
-                                                    f"{', '.join(self.asr_languages) or 'nothing'}, not {language!r}")
+        hears = ", ".join(self.asr_languages) or "nothing"
+        raise ProtocolError("unsupported_language", f"transcribe: speech recognition hears {hears}, "
+                                                    f"not {shown(language)}")
 
     # connections (the handlers report in) --------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """What a speech model is, for a service that lists what it offers (Home Assistant's Wyoming
-`describe` asks): its name, the languages it hears or speaks, its speakers."""
+`describe` asks): its name and the languages it hears or speaks."""
 
 from __future__ import annotations
 
@@ -14,4 +14,3 @@ class SpeechModelInfo:
     description: str
     languages: tuple[str, ...]
     rate: int
-    speakers: tuple[str, ...] = ()

@@ -23,10 +23,9 @@ class SpeechSynthesizer:
         # the voice's language is in its config file (Piper's own config object drops it)
         about = json.loads(Path(config).read_text(encoding="utf-8")) if config else {}
         self.language = str(about.get("language", {}).get("code") or self.voice.config.espeak_voice)
-        self.speakers = tuple(self.voice.config.speaker_id_map)
 
     def info(self) -> SpeechModelInfo:
-        return SpeechModelInfo(self.name, f"Piper voice {self.name}", (self.language,), self.rate, self.speakers)
+        return SpeechModelInfo(self.name, f"Piper voice {self.name}", (self.language,), self.rate)
 
     def sentences(self, text: str) -> Iterator[AudioData]:
         """The speech of `text`, one sentence at a time as Piper makes it."""

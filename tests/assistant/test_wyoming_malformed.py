@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import pytest_asyncio
 from wyoming.asr import Transcribe, Transcript
@@ -120,6 +122,27 @@ async def test_an_idle_client_is_let_go_but_not_one_waiting_for_its_answer(serve
         await waiting.write_event(Synthesize(text="The weather today is sunny with a light breeze. " * 12).event())
         events = await read_until(waiting, ["audio-stop", "error"])
     assert events[-1].type == "audio-stop" and not [e for e in events if e.type == "error"]
+
+
+async def test_a_client_that_does_not_read_its_answers_is_let_go(tiny_model, tmp_path: Path):
+    """Thousands of describes asked for and none of the infos read: once the socket's buffers are full the
+    server waits `write_timeout_s` for the client, then closes the connection instead of queueing more."""
+    async with running_server(tiny_model, tmp_path, write_timeout_s=0.5) as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        _, writer = await asyncio.open_connection(sock=sock)
+        try:
+            writer.write(frame(Describe().event()) * 20_000)  # about 30 MB of info asked for
+            async with asyncio.timeout(10):
+                while server.connections == 0:
+                    await asyncio.sleep(0.01)
+            await asyncio.wait_for(server.idle.wait(), 30)
+            held = [c for c in psutil.Process().net_connections("tcp") if c.laddr.port == server.port
+                    and c.status == psutil.CONN_ESTABLISHED]
+        finally:
+            writer.close()
+        assert server.connections == 0 and held == []  # the server's end of the socket is closed, not kept
 
 
 async def test_an_unknown_event_type_is_an_error_and_the_connection_carries_on(server):
