@@ -65,6 +65,7 @@ class WyomingHandler(AsyncEventHandler):
         self._ended = asyncio.Event()
         self._refused = False
         self._busy = False  # the worker is answering a request
+        self._speaking: SpeechStream | None = None  # the synthesize stream the worker is speaking
 
     # the connection ------------------------------------------------------------------------------
 
@@ -111,18 +112,32 @@ class WyomingHandler(AsyncEventHandler):
             self._ended.set()
 
     async def _next_event(self) -> Event | None:
-        """The next event. A client may be silent for `idle_timeout_s` while nothing is being
-        answered; while an answer is being made, for as long as that takes."""
+        """The next event. A client may be silent for `idle_timeout_s` while the server waits for it
+        (nothing asked, or a synthesize stream all spoken); while an answer is being made, for as
+        long as that takes."""
         reading = asyncio.ensure_future(read_event(self.reader, self.limits))
         try:
             while True:
                 done, _ = await asyncio.wait({reading}, timeout=self.limits.idle_timeout_s)
                 if done:
                     return reading.result()
-                if not self._busy and self._jobs.empty():
+                if not self._answering():
                     raise ProtocolError("timeout", f"nothing came for {self.limits.idle_timeout_s:g} s")
         finally:
             reading.cancel()
+
+    def _answering(self) -> bool:
+        """Whether the server is making an answer (rather than waiting for the client)."""
+        if not self._jobs.empty():
+            return True
+        return self._busy and not (self._speaking is not None and self._speaking.waiting)
+
+    async def _speak(self, stream: SpeechStream, voice: Voice) -> None:
+        self._speaking = stream
+        try:
+            await stream.speak(voice)
+        finally:
+            self._speaking = None
 
     async def _work(self) -> None:
         try:
@@ -145,9 +160,12 @@ class WyomingHandler(AsyncEventHandler):
         """Tells the client what was wrong; the connection then ends."""
         log.info("%s: refused (%s): %s", self.name, error.code, error.message)
         self._refused = True
-        self._ended.set()
-        with contextlib.suppress(_Gone):
+        try:
             await self.write_event(Error(text=error.message, code=error.code).event())
+        except _Gone:
+            pass
+        finally:
+            self._ended.set()
 
     async def _close(self) -> None:
         """Closes the socket. After a refusal the close lingers: the server says it is done writing,
@@ -208,7 +226,7 @@ class WyomingHandler(AsyncEventHandler):
                 raise ProtocolError("bad_event", "synthesize-start inside a synthesize stream")
             voice = self._voice(data, kind)
             stream = self._stream = SpeechStream(self.limits.max_text_chars)
-            self._queue(lambda: stream.speak(voice))
+            self._queue(lambda: self._speak(stream, voice))
         elif SynthesizeChunk.is_type(kind):
             if self._stream is None:
                 raise ProtocolError("bad_event", "synthesize-chunk outside a synthesize-start … synthesize-stop stream")

@@ -76,6 +76,7 @@ class SpeechStream:
         self._chars = 0
         self._splitter = SentenceSplitter()
         self._sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        self.waiting = False  # everything so far is spoken: the stream waits for the client's next text
 
     def feed(self, text: str) -> None:
         self._chars += len(text)
@@ -90,6 +91,11 @@ class SpeechStream:
         self._sentences.put_nowait(None)
 
     async def speak(self, voice: Voice) -> None:
-        while (sentence := await self._sentences.get()) is not None:
+        while True:
+            self.waiting = self._sentences.empty()
+            sentence = await self._sentences.get()
+            self.waiting = False
+            if sentence is None:
+                break
             await voice.say_sentence(sentence)
         await voice.write(SynthesizeStopped().event())

@@ -118,6 +118,11 @@ async def test_an_idle_client_is_let_go_but_not_one_waiting_for_its_answer(serve
         [event] = await read_until(idle, ["error"], timeout=10)
         assert event.data["code"] == "timeout"
         assert await idle.read_event() is None
+    async with client(server) as unfinished:  # a synthesize stream whose text stops coming
+        await unfinished.write_event(SynthesizeStart().event())
+        await unfinished.write_event(SynthesizeChunk(text="Hello there, this is spoken. And then").event())
+        events = await read_until(unfinished, ["error"], timeout=20)
+        assert events[0].type == "audio-start" and events[-1].data["code"] == "timeout"
     async with client(server) as waiting:  # speaking this takes longer than the idle timeout (1 s)
         await waiting.write_event(Synthesize(text="The weather today is sunny with a light breeze. " * 12).event())
         events = await read_until(waiting, ["audio-stop", "error"])
