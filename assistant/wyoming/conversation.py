@@ -43,68 +43,70 @@ def conversation_key(context: dict[str, Any] | None, connection: str) -> str:
     return connection
 
 
-class Conversations:
-    """The history conversation each key continues; the `max_kept` most recently used are remembered."""
+class ConversationAgent:
+    """Answers questions through `engine`; remembers which history conversation each of the
+    `max_kept` most recently heard keys continues."""
 
-    def __init__(self, engine: Engine, max_kept: int = 1024) -> None:
+    def __init__(self, engine: Engine, media_sink: MediaSink | None = None, source: str = "wyoming",
+                 max_kept: int = 1024) -> None:
         self.engine = engine
+        self.media_sink = media_sink
+        self.source = source  # the name its media are shown under
         self.max_kept = max_kept
-        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._conversations: OrderedDict[str, str] = OrderedDict()
 
-    async def id_for(self, key: str) -> str | None:
+    async def conversation_for(self, key: str) -> str | None:
         """The history conversation of `key` (a new one the first time); None without a history."""
         history = self.engine.history
         if history is None:
             return None
-        if key not in self._ids:
-            self._ids[key] = await asyncio.to_thread(history.new_conversation)  # titled by its first question
-            while len(self._ids) > self.max_kept:
-                self._ids.popitem(last=False)
-        self._ids.move_to_end(key)
-        return self._ids[key]
+        if key not in self._conversations:  # titled by its first question
+            self._conversations[key] = await asyncio.to_thread(history.new_conversation)
+            while len(self._conversations) > self.max_kept:
+                self._conversations.popitem(last=False)
+        self._conversations.move_to_end(key)
+        return self._conversations[key]
 
-
-async def answer(engine: Engine, conversations: Conversations, text: str, context: dict[str, Any] | None,
-                 connection: str, write: Write, media_sink: MediaSink | None, source: str) -> None:
-    """Answers one question; streams the answer's text as it is written."""
-    conversation_id = await conversations.id_for(conversation_key(context, connection))
-    turn = Turn(text=text, conversation_id=conversation_id)
-    log.info("wyoming %s: question → turn %s", connection, turn.id)
-    streamed, final, failure, status = "", "", "", ""
-    started = False
-    try:
-        async for event in engine.submit(turn):
-            if isinstance(event, TextDelta) and event.text:
-                if not started:
-                    await write(HandledStart(context=context).event())
-                    started = True
-                streamed += event.text
-                await write(HandledChunk(text=event.text).event())
-            elif isinstance(event, FinalText):
-                final = event.text
-            elif isinstance(event, MediaOutput) and media_sink is not None:
-                await _show(media_sink, source, event)
-            elif isinstance(event, ErrorEvent):
-                failure = failure or f"{event.code}: {event.message}"
-            elif isinstance(event, Interruption):
-                failure = failure or f"interrupted ({event.reason})"
-            elif isinstance(event, TurnDone):
-                status = event.status
-    finally:
-        if not status:  # the client left (or the server stops) with the answer unfinished
-            engine.cancel(turn.id, "disconnected")
-    if status != "done":
-        await write(NotHandled(text=failure or f"no answer ({status})", context=context).event())
-        if started:
-            await write(HandledStop().event())
-        return
-    if not started:
-        await write(HandledStart(context=context).event())
-    rest = final[len(streamed):] if final.startswith(streamed) else ("" if streamed else final)
-    if rest:  # what the final text has beyond the streamed words (an answer given whole)
-        await write(HandledChunk(text=rest).event())
-    await write(Handled(text=final, context=context).event())
-    await write(HandledStop().event())
+    async def answer(self, text: str, context: dict[str, Any] | None, connection: str, write: Write) -> None:
+        """Answers one question; streams the answer's text back as it is written."""
+        engine = self.engine
+        turn = Turn(text=text, conversation_id=await self.conversation_for(conversation_key(context, connection)))
+        log.info("wyoming %s: question → turn %s", connection, turn.id)
+        streamed, final, failure, status = "", "", "", ""
+        started = False
+        try:
+            async for event in engine.submit(turn):
+                if isinstance(event, TextDelta) and event.text:
+                    if not started:
+                        await write(HandledStart(context=context).event())
+                        started = True
+                    streamed += event.text
+                    await write(HandledChunk(text=event.text).event())
+                elif isinstance(event, FinalText):
+                    final = event.text
+                elif isinstance(event, MediaOutput) and self.media_sink is not None:
+                    await _show(self.media_sink, self.source, event)
+                elif isinstance(event, ErrorEvent):
+                    failure = failure or f"{event.code}: {event.message}"
+                elif isinstance(event, Interruption):
+                    failure = failure or f"interrupted ({event.reason})"
+                elif isinstance(event, TurnDone):
+                    status = event.status
+        finally:
+            if not status:  # the client left (or the server stops) with the answer unfinished
+                engine.cancel(turn.id, "disconnected")
+        if status != "done":
+            await write(NotHandled(text=failure or f"no answer ({status})", context=context).event())
+            if started:
+                await write(HandledStop().event())
+            return
+        if not started:
+            await write(HandledStart(context=context).event())
+        rest = final[len(streamed):] if final.startswith(streamed) else ("" if streamed else final)
+        if rest:  # what the final text has beyond the streamed words (an answer given whole)
+            await write(HandledChunk(text=rest).event())
+        await write(Handled(text=final, context=context).event())
+        await write(HandledStop().event())
 
 
 async def _show(media_sink: MediaSink, source: str, event: MediaOutput) -> None:

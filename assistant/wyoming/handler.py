@@ -32,7 +32,6 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from .conversation import answer
 from .pcm import AudioFormatError, PcmFormat
 from .reader import ProtocolError, read_event, shown
 from .synthesis import SpeechStream, Voice
@@ -255,9 +254,7 @@ class WyomingHandler(AsyncEventHandler):
         self._queue(lambda: transcribe(self.server.engine, transcription, self.write_event))
 
     def _ask(self, text: str, context: dict[str, Any] | None) -> None:
-        server = self.server
-        self._queue(lambda: answer(server.engine, server.conversations, text, context, self.name, self.write_event,
-                                   server.media_sink, server.config.media_source))
+        self._queue(lambda: self.server.agent.answer(text, context, self.name, self.write_event))
 
     def _text(self, data: dict[str, Any], kind: str) -> str:
         text = data.get("text")

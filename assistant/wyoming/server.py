@@ -21,7 +21,7 @@ from wyoming.server import AsyncServer, AsyncTcpServer
 from models import InputError
 
 from ..engine import Engine
-from .conversation import Conversations, MediaSink
+from .conversation import ConversationAgent, MediaSink
 from .describe import describe, program_names
 from .handler import WyomingHandler
 from .limits import WyomingLimits
@@ -61,8 +61,8 @@ class WyomingServer:
                  media_sink: MediaSink | None = None) -> None:
         self.engine = engine
         self.config = config or WyomingConfig()
-        self.media_sink = media_sink  # where an answer's images and sounds go (the MQTT bridge), if anywhere
-        self.conversations = Conversations(engine)
+        # where an answer's images and sounds go (the MQTT bridge), if anywhere
+        self.agent = ConversationAgent(engine, media_sink, self.config.media_source)
         self.info = Info()
         self.program_names: set[str] = set()
         self.voice_names: set[str] = set()

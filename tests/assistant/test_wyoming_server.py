@@ -19,7 +19,7 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from assistant.frames import FinalText, MediaOutput, TextDelta, Turn, TurnDone
-from assistant.wyoming.conversation import Conversations, answer
+from assistant.wyoming.conversation import ConversationAgent
 from models import AnyToAnyModel, AudioData, ImageData, read_audio, resample
 from tests.clips import make_speech, slow_video_profile
 
@@ -251,7 +251,8 @@ async def test_media_an_answer_makes_go_to_the_media_sink():
     async def write(event: Event) -> None:
         written.append(event)
 
-    await answer(engine, Conversations(engine), "draw it", None, "c1", write, sink, "wyoming")  # type: ignore[arg-type]
+    agent = ConversationAgent(engine, sink, "wyoming")  # type: ignore[arg-type]
+    await agent.answer("draw it", None, "c1", write)
     assert [(source, event.modality, event.media) for source, event in shown] == [("wyoming", "image", engine.image)]
     assert handled_parts(written)[:2] == ("Here it is.", "Here it is.")
 

@@ -20,21 +20,21 @@ from wyoming.event import Event, async_read_event
 
 from assistant.engine import Engine, EngineConfig
 from assistant.history import History
-from assistant.wyoming import MediaSink, WyomingConfig, WyomingLimits, WyomingServer
+from assistant.wyoming import WyomingConfig, WyomingLimits, WyomingServer
 from models import AudioData, resample
 from tests.assistant.mqtt_broker import free_port
 
 
 @contextlib.asynccontextmanager
-async def running_server(model: Any, history_dir: Path | None = None, media_sink: MediaSink | None = None,
-                         max_queued: int = 64, **limits: Any) -> AsyncIterator[WyomingServer]:
+async def running_server(model: Any, history_dir: Path | None = None, max_queued: int = 64,
+                         **limits: Any) -> AsyncIterator[WyomingServer]:
     """A Wyoming server on 127.0.0.1 with its own engine on `model` (and a history in `history_dir`);
     `limits` override `WyomingLimits`. Stopped, with its engine, on exit."""
     history = History(history_dir) if history_dir is not None else None
     engine = Engine(model, EngineConfig(max_queued=max_queued), history)
     await engine.start()
     config = WyomingConfig(uri=f"tcp://127.0.0.1:{free_port()}", limits=WyomingLimits(**limits))
-    server = WyomingServer(engine, config, media_sink=media_sink)
+    server = WyomingServer(engine, config)
     try:
         await server.start()
         yield server
