@@ -65,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--remove-discovery", action="store_true", help="remove it from Home Assistant, then exit")
     serve.add_argument("--share-group", default=None,
                        help="MQTT 5 shared subscription group: several serve processes split one device fleet")
+    serve.add_argument("--wyoming", default=None, metavar="URI",
+                       help="also serve Home Assistant's voice pipeline over Wyoming on the same engine "
+                            "(e.g. tcp://0.0.0.0:10300)")
+    serve.add_argument("--zeroconf", action="store_true", help="with --wyoming: announce it for Home Assistant")
+    serve.add_argument("--data", type=Path, default=None,
+                       help="with --wyoming: history folder (default: the user data folder)")
+
+    wyoming = commands.add_parser("wyoming", help="the Wyoming server for Home Assistant's voice pipeline: "
+                                                  "speech to text, text to speech, a conversation agent")
+    wyoming.add_argument("--uri", default="tcp://0.0.0.0:10300",
+                         help="where to listen: tcp://HOST:PORT or unix://PATH (default tcp://0.0.0.0:10300)")
+    wyoming.add_argument("--profile", default="local")
+    wyoming.add_argument("--zeroconf", nargs="?", const="", default=None, metavar="NAME",
+                         help="announce the server on the network (mDNS) so Home Assistant discovers it "
+                              "(NAME default: nextgpt-live-HOSTNAME)")
+    wyoming.add_argument("--data", type=Path, default=None, help="history folder (default: the user data folder)")
 
     train = commands.add_parser("train", help="train one NExT-GPT stage (1, 2 or 3) on NExT-GPT's data formats")
     train.add_argument("--stage", type=int, choices=(1, 2, 3), required=True,
@@ -214,7 +230,13 @@ def main(argv: list[str] | None = None) -> int:
                              tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key, prefix=args.prefix,
                              profile=args.profile, allow=args.allow, client_id=args.client_id,
                              share_group=args.share_group, discovery=args.discovery,
-                             remove_discovery=args.remove_discovery)
+                             remove_discovery=args.remove_discovery, wyoming=args.wyoming, zeroconf=args.zeroconf,
+                             data=args.data)
+        if args.command == "wyoming":
+            from assistant.cli.wyoming_command import run_wyoming
+
+            return run_wyoming(args.uri, profile=args.profile, zeroconf=args.zeroconf is not None,
+                               zeroconf_name=args.zeroconf or None, data=args.data)
         if args.command == "train":
             from assistant.cli.train import TrainOptions, run_train
 

@@ -183,6 +183,12 @@ class Engine:
         """Runs a model call on the device's executor (as every model call does)."""
         return await asyncio.get_running_loop().run_in_executor(self._device, function, *args)
 
+    async def run_on_voice(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Runs speech synthesis on the voice thread, the one spoken answers use: one thread, so what
+        it says stays in order, beside the device's model calls, so a voice can speak an answer that
+        is still being written."""
+        return await asyncio.get_running_loop().run_in_executor(self._voice, function, *args)
+
     # the worker -------------------------------------------------------------------------------
 
     async def _work(self) -> None:

@@ -45,7 +45,7 @@ _LAZY = {
     "ReplyDone": ".pipeline", "SignalEmitted": ".pipeline", "GeneratedText": ".pipeline",
     "available_profiles": ".profile", "load_profile": ".profile",
     "RoleReport": ".report", "trainable_share": ".report",
-    "GenerationCancelled": ".signal_llm", "StreamingVad": ".speech.vad",
+    "GenerationCancelled": ".signal_llm", "StreamingVad": ".speech.vad", "SpeechModelInfo": ".speech.about",
     "WeightSource": ".weights",
     "LoraSettings": ".training.stages", "lora_from_options": ".training.stages", "TrainSettings": ".training.trainer",
     "load_training_data": ".training.api", "train_stage": ".training.api",
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .profile import available_profiles, load_profile
     from .report import RoleReport, trainable_share
     from .signal_llm import GenerationCancelled
+    from .speech.about import SpeechModelInfo
     from .speech.vad import StreamingVad
     from .training.api import load_training_data, train_stage
     from .training.stages import LoraSettings, lora_from_options
@@ -72,7 +73,8 @@ __all__ = [
     "AnyToAnyModel", "AudioData", "DecoderStep", "EncodedVideo", "GeneratedText", "GenerationCancelled",
     "ImageData", "InputError", "InputMedia", "LoraSettings", "Media", "MediaError", "MediaLimits", "MediaResult",
     "Modality", "ModelEvent", "ModelRequest", "ProfileError", "ReplyDone", "RoleReport", "SignalEmitted",
-    "StreamResampler", "StreamingVad", "TrainSettings", "VideoData", "WeightSource", "WeightsMissingError",
+    "SpeechModelInfo", "StreamResampler", "StreamingVad", "TrainSettings", "VideoData", "WeightSource",
+    "WeightsMissingError",
     "available_profiles", "encode", "encode_png", "encode_wav", "kind_of", "kind_of_path", "load_profile",
     "load_training_data", "lora_from_options", "parse_want", "read_audio", "read_image", "read_video", "resample",
     "stream_video", "train_stage", "trainable_share", "write_media",

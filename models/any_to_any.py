@@ -17,6 +17,7 @@ from .perception import Scene, SceneTracker
 from .pipeline import DecoderStep, ModelEvent, ModelRequest, NextGPTPipeline
 from .profile import Profile, load_profile
 from .report import RoleReport, build_report
+from .speech.about import SpeechModelInfo
 from .speech.vad import StreamingVad
 from .weights import WeightSource
 
@@ -76,8 +77,19 @@ class AnyToAnyModel:
     def is_speech(self, audio: AudioData) -> bool:
         return self.models.vad().is_speech(audio)
 
-    def transcribe(self, audio: AudioData) -> str:
-        return self.models.asr().transcribe(audio)
+    def transcribe(self, audio: AudioData, language: str | None = None) -> str:
+        return self.models.asr().transcribe(audio, language)
+
+    def transcribe_pieces(self, audio: AudioData, language: str | None = None) -> Iterator[str]:
+        """The words spoken in `audio` (16 kHz mono), a segment at a time as speech recognition decodes them."""
+        return self.models.asr().pieces(audio, language)
+
+    def speech_info(self, role: str) -> SpeechModelInfo | None:
+        """What the profile's speech recognizer (`asr`) or voice (`tts`) is, loading it; None when the
+        profile has no such role."""
+        if not self.models.has(role):
+            return None
+        return (self.models.asr() if role == "asr" else self.models.tts()).info()
 
     def synthesize(self, text: str) -> AudioData:
         return self.models.tts().synthesize(text)

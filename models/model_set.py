@@ -306,7 +306,9 @@ class ModelSet:
             spec = self.profile.role("asr")
             resolved = self._resolve("asr", spec)
             whisper = self._whisper(resolved.location, self.placement("asr"))
-            return SpeechRecognizer(whisper, spec.option("language", "en"), int(spec.option("beam_size", 5)),
+            # the model's name, for services that list it: the profile's `name`, else its folder or Hub id's last part
+            name = spec.option("name") or Path(str(resolved.location).rstrip("/")).name
+            return SpeechRecognizer(whisper, spec.option("language", "en"), int(spec.option("beam_size", 5)), name,
                                     spec.option("window", "fitted"))
 
         return self._once("asr", load)

@@ -2,8 +2,13 @@
 
 Topics (prefix configurable): requests on `<prefix>/<device>/request` (JSON) and
 `<prefix>/<device>/request/<modality>` (raw media); replies to the MQTT 5 response topic with the
-correlation data echoed, else to `<prefix>/<device>/reply`; the latest generated image, retained, on
-`<prefix>/<device>/image`; availability, retained, on `<prefix>/status` (`online` / `offline`).
+correlation data echoed, else to `<prefix>/<device>/reply`; the latest generated image and sound, retained,
+on `<prefix>/<device>/image` and `<prefix>/<device>/audio`; availability, retained, on `<prefix>/status`
+(`online` / `offline`). With Home Assistant discovery on, also questions from its "Ask" entity on
+`<prefix>/<node>/ask`, and its birth message on `homeassistant/status` (discovery is published again).
+
+Other front-ends in the same process show their answers' media here too (`show_media`: the Wyoming server's
+images go to `<prefix>/wyoming/image`).
 """
 
 from __future__ import annotations
@@ -24,12 +29,21 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from models import InputError, encode_png
+from models import InputError, encode_png, encode_wav
 
 from ..engine import Engine
-from ..frames import FinalText, MediaOutput, Turn, new_id
+from ..frames import ErrorEvent, FinalText, MediaOutput, Turn, new_id
 from ..turn_inputs import prepare_inputs
-from .discovery import discovery_messages, last_text_message, object_id, removal_messages
+from .discovery import (
+    DISCOVERY_PREFIX,
+    ONLINE,
+    ask_topic,
+    birth_topic,
+    discovery_messages,
+    last_text_message,
+    object_id,
+    removal_messages,
+)
 from .replies import error_payload, reply_payload
 from .requests import (
     DEFAULT_MAX_MEDIA,
@@ -47,6 +61,8 @@ BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 PUBLISH_BATCH = 64  # replies in flight to the broker at once
 INLINE_PARSE_BYTES = 64 * 1024  # smaller requests are parsed on the loop; larger (media) on a thread
+MAX_ASK_CHARS = 4096  # a question from the "Ask" entity (Home Assistant's own text entity stops at 255)
+ASK_DEVICE = "ask"  # media the "Ask" entity's answers make show under this device's topics
 
 
 @dataclass
@@ -194,6 +210,8 @@ class MqttBridge:
         self._outbox_ready = asyncio.Event()
         self.handled = 0  # requests this bridge answered (shared subscriptions split them)
         self.node_id = object_id(config.identifier())
+        self.ask_topic = ask_topic(self.prefix, self.node_id)
+        self.birth_topic = birth_topic(DISCOVERY_PREFIX)
         self._devices: set[str] = set(config.allow_devices or ())  # exposed to Home Assistant
         self.connected = asyncio.Event()  # set while subscribed and serving (tests wait on it)
 
@@ -226,6 +244,9 @@ class MqttBridge:
         share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
         await client.subscribe(f"{share}{self.prefix}/+/request", qos=1)
         await client.subscribe(f"{share}{self.prefix}/+/request/+", qos=1)
+        if self.config.discovery:  # this bridge's own: not shared
+            await client.subscribe(self.ask_topic, qos=1)
+            await client.subscribe(self.birth_topic, qos=1)
         # online once the broker acknowledged the subscriptions: a request sent on "online" is heard
         await client.publish(self.status_topic, b"online", qos=1, retain=True)
         self._announce()
@@ -292,6 +313,14 @@ class MqttBridge:
 
     async def _handle(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
+        if self.config.discovery and topic == self.birth_topic:
+            if message.payload == ONLINE.encode():  # Home Assistant (re)started: tell it about us again
+                log.info("Home Assistant is online; publishing the discovery config again")
+                self._announce()
+            return
+        if self.config.discovery and topic == self.ask_topic:
+            await self._ask(message.payload)
+            return
         parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(self.prefix + "/") else []
         if len(parts) not in (2, 3) or parts[1] != "request" or not parts[0]:
             log.warning("ignoring a message on unexpected topic %s", topic)
@@ -336,13 +365,58 @@ class MqttBridge:
             self._announce()  # a new device: its last image becomes an entity too
         async for event in self.engine.submit(turn):
             if isinstance(event, FinalText) and self.config.discovery:
-                self._send(Outgoing(*last_text_message(self.prefix, self.node_id, event.text)[:2], retain=True))
+                self._last_text(event.text)
             payload = await asyncio.to_thread(reply_payload, event, request.id)
             if payload is not None:
                 self._reply(address, payload)
-            if isinstance(event, MediaOutput) and event.modality == "image":
-                png = await asyncio.to_thread(encode_png, event.media)
-                self._send(Outgoing(f"{self.prefix}/{device}/image", png, retain=True))
+            if isinstance(event, MediaOutput):
+                await self.show_media(device, event)
+
+    async def _ask(self, payload: Any) -> None:
+        """A question from the "Ask" text entity: the answer goes to "Last answer" (there is no one to reply to)."""
+        raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            log.warning("ignoring a question on %s that is not UTF-8", self.ask_topic)
+            return
+        if not text:
+            return
+        if len(text) > MAX_ASK_CHARS:
+            self._last_text(f"(not asked: a question of {len(text)} characters; at most {MAX_ASK_CHARS})")
+            return
+        if not self._limiter.allow(ASK_DEVICE):
+            self._last_text(f"(not asked: over {self.config.rate_per_minute} questions a minute)")
+            return
+        turn = Turn(text=text)
+        log.info("Home Assistant asked → turn %s", turn.id)
+        self.handled += 1
+        async for event in self.engine.submit(turn):
+            if isinstance(event, FinalText):
+                self._last_text(event.text)
+            elif isinstance(event, ErrorEvent):
+                self._last_text(f"(no answer: {event.message})")
+            elif isinstance(event, MediaOutput):
+                await self.show_media(ASK_DEVICE, event)
+
+    async def show_media(self, device: str, event: MediaOutput) -> None:
+        """Publishes the latest image (PNG) or sound (WAV) an answer for `device` made, retained, on
+        `<prefix>/<device>/image` or `.../audio`; a device seen for the first time joins Home Assistant's
+        image entities. Other front-ends in this process call it too (the Wyoming server's media hook)."""
+        if event.modality == "image":
+            data = await asyncio.to_thread(encode_png, event.media)
+        elif event.modality == "audio":
+            data = await asyncio.to_thread(encode_wav, event.media)
+        else:  # a video is too large to keep retained on a broker
+            return
+        self._send(Outgoing(f"{self.prefix}/{device}/{event.modality}", data, retain=True))
+        if event.modality == "image" and device not in self._devices:
+            self._devices.add(device)
+            self._announce()
+
+    def _last_text(self, text: str) -> None:
+        if self.config.discovery:
+            self._send(Outgoing(*last_text_message(self.prefix, self.node_id, text)[:2], retain=True))
 
     def _reply_address(self, device: str, message: aiomqtt.Message) -> ReplyAddress:
         properties = message.properties

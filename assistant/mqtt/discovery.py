@@ -7,11 +7,15 @@ components, each with `p` = platform and its own `unique_id`). The assistant, no
 - `binary_sensor` (connectivity) "Status": on/off from the bridge's retained `<prefix>/status` online/offline;
 - `sensor` "Last answer": the last answer's text on `<prefix>/<node_id>/last_text` (at most 255 characters,
   HA's state limit; see `last_text_message`);
+- `text` "Ask": a question typed in a dashboard or set by an automation goes to `<prefix>/<node_id>/ask`; the
+  bridge answers it, and the answer shows in "Last answer";
 - one `image` per exposed device id: that device's last generated image, the retained PNG the bridge
   publishes on `<prefix>/<device>/image`.
 
 Availability (`<prefix>/status`) is set per component, on every one but the status entity, which stays
 available to show "off". An empty retained payload on the same topic removes the device and its entities.
+Home Assistant says `online` on `homeassistant/status` when it starts; the bridge then publishes the config
+again (`birth_topic`), so a Home Assistant that lost its retained configs finds the assistant anyway.
 """
 
 from __future__ import annotations
@@ -38,6 +42,16 @@ def object_id(name: str) -> str:
 def discovery_topic(node_id: str, discovery_prefix: str = DISCOVERY_PREFIX) -> str:
     """Where the device discovery config of assistant `node_id` is published."""
     return f"{discovery_prefix.strip('/')}/device/{object_id(node_id)}/config"
+
+
+def birth_topic(discovery_prefix: str = DISCOVERY_PREFIX) -> str:
+    """Where Home Assistant says `online` when it starts (its MQTT integration's birth message)."""
+    return f"{discovery_prefix.strip('/')}/status"
+
+
+def ask_topic(prefix: str, node_id: str) -> str:
+    """The command topic of the "Ask" text entity: a question to answer."""
+    return f"{prefix.strip('/')}/{node_id}/ask"
 
 
 def last_text_topic(prefix: str, node_id: str) -> str:
@@ -74,6 +88,16 @@ def discovery_config(prefix: str, node_id: str, devices: Sequence[str], version:
             "name": "Last answer",
             "icon": "mdi:message-text",
             "state_topic": last_text_topic(prefix, node_id),
+            **availability,
+        },
+        f"{node}_ask": {
+            "p": "text",
+            "unique_id": f"{node}_ask",
+            "name": "Ask",
+            "icon": "mdi:chat-question",
+            "command_topic": ask_topic(prefix, node_id),
+            "mode": "text",
+            "max": MAX_STATE,
             **availability,
         },
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..media import AudioData
+from .about import SpeechModelInfo
 
 
 class SpeechSynthesizer:
@@ -17,6 +19,13 @@ class SpeechSynthesizer:
         config = config_path or (voice_path + ".json" if Path(voice_path + ".json").is_file() else None)
         self.voice = PiperVoice.load(voice_path, config_path=config, use_cuda=use_cuda)
         self.rate = int(self.voice.config.sample_rate)
+        self.name = Path(voice_path).name.removesuffix(".onnx")  # Piper's voice names: en_US-joe-medium
+        # the voice's language is in its config file (Piper's own config object drops it)
+        about = json.loads(Path(config).read_text(encoding="utf-8")) if config else {}
+        self.language = str(about.get("language", {}).get("code") or self.voice.config.espeak_voice)
+
+    def info(self) -> SpeechModelInfo:
+        return SpeechModelInfo(self.name, f"Piper voice {self.name}", (self.language,), self.rate)
 
     def sentences(self, text: str) -> Iterator[AudioData]:
         """The speech of `text`, one sentence at a time as Piper makes it."""

@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 from PIL import Image
 
 from assistant.engine import Engine
-from assistant.frames import SpeechOutput
+from assistant.frames import FinalText, MediaOutput, SpeechOutput, Turn
 from assistant.mqtt import BridgeConfig, MqttBridge, reply_payload
 from assistant.mqtt.bridge import remove_discovery
 from models.media import AudioData, ImageData, encode_png, read_image
@@ -366,6 +366,52 @@ async def test_home_assistant_discovery_is_announced_kept_current_and_removed(se
     await serve.stop_all()
     await remove_discovery(bridge.config)
     assert await _retained(broker, f"homeassistant/device/{bridge.node_id}/config") is None
+
+
+@pytest.mark.asyncio
+async def test_discovery_is_published_again_when_home_assistant_comes_online(serve, broker):
+    bridge = await serve(client_id="reborn", discovery=True)
+    topic = f"homeassistant/device/{bridge.node_id}/config"
+    async with client(broker) as c:
+        await c.subscribe(topic, qos=1)
+        async with asyncio.timeout(5):
+            retained = await anext(aiter(c.messages))
+        assert retained.retain and json.loads(retained.payload)["cmps"]
+        await c.publish("homeassistant/status", b"online", qos=1)  # Home Assistant's birth message
+        async with asyncio.timeout(5):
+            again = await anext(aiter(c.messages))
+    assert str(again.topic) == topic and again.payload == retained.payload
+
+
+@pytest.mark.asyncio
+async def test_a_question_from_the_ask_entity_is_answered_in_last_answer(serve, broker, tiny_model):
+    bridge = await serve(client_id="asked", discovery=True)
+    config = json.loads(await _retained(broker, f"homeassistant/device/{bridge.node_id}/config"))
+    [ask] = [c for c in config["cmps"].values() if c["p"] == "text"]
+    question = "What can you do?"  # the pipeline answers it itself, so the answer is known
+    expected = [e.text async for e in bridge.engine.submit(Turn(text=question)) if isinstance(e, FinalText)][0]
+    async with client(broker) as c:
+        await c.subscribe(f"nextgpt/{bridge.node_id}/last_text", qos=1)
+        await c.publish(ask["command_topic"], question.encode(), qos=1)
+        async with asyncio.timeout(30):
+            answer = await anext(aiter(c.messages))
+    assert expected.startswith("I can") and answer.payload.decode() == expected[:255]
+
+
+@pytest.mark.asyncio
+async def test_media_another_front_end_made_shows_on_its_image_topic(serve, broker):
+    bridge = await serve(client_id="shows", discovery=True)
+    image = ImageData(np.full((8, 8, 3), 90, np.uint8))
+    await bridge.show_media("wyoming", MediaOutput("turn", "image", image))
+    async with asyncio.timeout(10):  # the image, then the config naming its entity (published in that order)
+        while not (png := await _retained(broker, "nextgpt/wyoming/image")):
+            pass
+        while "nextgpt/wyoming/image" not in (config := (await _retained(broker, f"homeassistant/device/"
+                                                                                  f"{bridge.node_id}/config")).decode()):
+            pass
+    assert read_image(png).pixels.shape == (8, 8, 3)
+    images = [c["image_topic"] for c in json.loads(config)["cmps"].values() if c["p"] == "image"]
+    assert images == ["nextgpt/wyoming/image"]
 
 
 @pytest.mark.asyncio

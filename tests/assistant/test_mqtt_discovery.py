@@ -49,10 +49,12 @@ def test_each_component_has_its_platform_keys():
     assert status["device_class"] == "connectivity" and "availability_topic" not in status
     [last_text] = by_platform["sensor"]
     assert last_text["state_topic"] == "nextgpt/nextgpt_live/last_text"
+    [ask] = by_platform["text"]
+    assert (ask["name"], ask["command_topic"], ask["max"]) == ("Ask", "nextgpt/nextgpt_live/ask", 255)
     images = by_platform["image"]
     assert [i["image_topic"] for i in images] == [f"nextgpt/{d}/image" for d in DEVICES]
     assert {i["content_type"] for i in images} == {"image/png"}
-    for component in [last_text, *images]:
+    for component in [last_text, ask, *images]:
         assert (component["availability_topic"], component["payload_available"],
                 component["payload_not_available"]) == ("nextgpt/status", "online", "offline")
 
@@ -60,7 +62,7 @@ def test_each_component_has_its_platform_keys():
 def test_unique_ids_are_unique_and_safe():
     config = discovery_config("nextgpt", "nextgpt_live", [*DEVICES, "kitchen"], "0.1.0")
     ids = [c["unique_id"] for c in config["cmps"].values()]
-    assert len(ids) == len(set(ids)) == 2 + len(DEVICES)  # the repeated device counted once
+    assert len(ids) == len(set(ids)) == 3 + len(DEVICES)  # the repeated device counted once
     assert all(object_id(i) == i for i in ids)
     other = discovery_config("nextgpt", "second node", DEVICES, "0.1.0")
     assert not set(ids) & {c["unique_id"] for c in other["cmps"].values()}  # two assistants do not collide
