@@ -4,7 +4,8 @@
   microphone through an echo path: self-interruptions, turns made of its own voice, the echo
   removed (dB, after the first second of each answer), and the latency from the user's last word
   (the end of the speech in the clip) to the first text and to the first sound of the answer.
-- `barge_in`: a second voice talks over a long answer: detected or not, how long until the voice
+- `barge_in`: in a session that has answered one question already, a second voice talks over a long
+  answer: detected or not, how long until the voice
   stopped, and that voice's word error rate with the echo present against the same clip alone.
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
@@ -18,7 +19,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +31,8 @@ from assistant.engine import Engine
 from assistant.frames import SpeechOutput, TextDelta, Transcript, Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
-from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone, read_audio
+from bench.speech_set import speak, wer
+from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
@@ -42,12 +43,6 @@ STORY = "Tell me a long story about a dragon and a castle."
 OVER = "Stop. What time is it?"
 GAP_S = 14.0  # between questions: room for the answer
 SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
-
-
-def speak(text: str, folder: Path, voice: str = "en") -> AudioData:
-    path = folder / f"{voice}-{abs(hash(text))}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), text], check=True)
-    return read_audio(path)
 
 
 def voiced_end(clip: AudioData) -> float:
@@ -84,7 +79,7 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     answers = [f.text for _, f in frames if isinstance(f, SpeechOutput)]
     # a turn of its own voice is closer to something it said than to anything the user asked
     own_voice = [t.text for t in turns
-                 if min((_wer(a, t.text) for a in answers), default=1.0) < min(_wer(q, t.text) for q in questions)]
+                 if min((wer(a, t.text) for a in answers), default=1.0) < min(wer(q, t.text) for q in questions)]
     interrupted = [f for _, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
     return {"questions": count, "turns": len(turns), "self_interruptions": len(interrupted),
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
@@ -113,22 +108,29 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
 
 
 async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
-    story, over = speak(STORY, folder), speak(OVER, folder, voice="en+f3")
-    alone = _wer(OVER, model.transcribe(over))
-    detected, latencies, errors = 0, [], []
+    """Each trial is a session that has answered one question already (its canceller has heard the
+    room); then a long answer, and 1.5 s into it a second voice talks over it."""
+    first, story, over = speak(QUESTIONS[3], folder), speak(STORY, folder), speak(OVER, folder, voice="en+f3")
+    alone = wer(OVER, model.transcribe(over))
+    detected, latencies, errors, settled = 0, [], [], 0
     for trial in range(trials):
-        the_room = SimulatedRoom([(0.5, story)], seconds=22, path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7,
-                                                                           seed=trial))
+        the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=22 + GAP_S,
+                                 path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
         playback = Playback(the_room.speaker)
         spoke_at: list[float] = []
         heard: list[str] = []
+        turns: list[str] = []
         async with Engine(model) as engine:
             session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
-            async for frame in session.events(seconds=40):
+            canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
+            async for frame in session.events(seconds=40 + GAP_S):
                 await playback.process(frame)
-                if isinstance(frame, SpeechOutput) and not spoke_at:
+                if isinstance(frame, Turn):
+                    turns.append(frame.id)
+                elif isinstance(frame, SpeechOutput) and not spoke_at and len(turns) == 2 and frame.turn_id == turns[1]:
                     spoke_at.append(time.monotonic() + 1.5 + 0.032)  # a block after the moment it is mixed in
                     the_room.say(over, after_s=1.5)
+                    settled += canceller.settled
                 elif isinstance(frame, Transcript) and spoke_at:
                     heard.append(frame.text)
         cuts = [c for c in the_room.speaker.cuts if spoke_at and c > spoke_at[0]]
@@ -136,10 +138,10 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
             detected += 1
             latencies.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
         if heard:
-            errors.append(min(_wer(OVER, text) for text in heard))
+            errors.append(min(wer(OVER, text) for text in heard))
     with_echo = statistics.mean(errors) if errors else None
-    return {"trials": trials, "detected": detected, "stop_latency_ms": latencies,
-            "stop_latency_ms_median": _median(latencies), "wer_alone": round(alone, 3),
+    return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
+            "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies), "wer_alone": round(alone, 3),
             "wer_with_echo": None if with_echo is None else round(with_echo, 3),
             "wer_ratio": None if with_echo is None or alone == 0 else round(with_echo / alone, 2)}
 
@@ -163,20 +165,6 @@ def conversation(model: AnyToAnyModel, turns: int = 20) -> dict[str, object]:
         result[mode] = {"first_token_ms": first, "turns_1_to_3_ms_median": early,
                         f"turns_{turns - 2}_to_{turns}_ms_median": late, "ratio": round(late / early, 2)}
     return result
-
-
-def _wer(reference: str, heard: str) -> float:
-    ref, hyp = _words(reference), _words(heard)
-    row = list(range(len(hyp) + 1))
-    for i, word in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, other in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
-    return row[-1] / max(1, len(ref))
-
-
-def _words(text: str) -> list[str]:
-    return "".join(c if c.isalnum() or c == "'" else " " for c in text.lower()).split()
 
 
 def _median(values: list[float]) -> float | None:

@@ -82,8 +82,8 @@ class EngineBridge(QObject):
         self._post(self._cancel, turn_id)
 
     def start_live(self, camera: str, microphone: str, conversation_id: str | None,
-                   want: list[str] | None = None, narrate: bool = False) -> None:
-        self._call(self._live(camera, microphone, conversation_id, want, narrate))
+                   want: list[str] | None = None, narrate: bool = False, wake_word: str | None = None) -> None:
+        self._call(self._live(camera, microphone, conversation_id, want, narrate, wake_word))
 
     def stop_live(self) -> None:
         self._post(self._stop_sources)
@@ -184,13 +184,13 @@ class EngineBridge(QObject):
             self.runtime.engine.cancel(turn_id, "stop")
 
     async def _live(self, camera: str, microphone: str, conversation_id: str | None,
-                    want: list[str] | None, narrate: bool) -> None:
+                    want: list[str] | None, narrate: bool, wake_word: str | None) -> None:
         from assistant.capture import open_camera, open_microphone
         from assistant.live import LiveConfig, LiveSession
 
         self._stop_sources()
         self._sources = [open_camera(camera) if camera else None, open_microphone(microphone) if microphone else None]
-        config = LiveConfig(want=frozenset(want) if want is not None else None, narrate=narrate)
+        config = LiveConfig(want=frozenset(want) if want is not None else None, narrate=narrate, wake_word=wake_word)
         echo = self._player.reference if self._player is not None else None  # None: headphones, or silent
         self._session = LiveSession(self.runtime.engine, *self._sources, config, conversation_id,
                                     on_frame=self._observe, echo=echo)

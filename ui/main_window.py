@@ -254,7 +254,8 @@ class MainWindow(QMainWindow):
         if on:
             self.bridge.start_live(self.live.camera_choice(), self.live.microphone_choice(),
                                    self._ensure_conversation(), self.composer.want(),
-                                   narrate=self.live.narrate_check.isChecked())
+                                   narrate=self.live.narrate_check.isChecked(),
+                                   wake_word=self.settings.wake_word or None)
             self.live.set_state("listening")
         else:
             self.bridge.stop_live()

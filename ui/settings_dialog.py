@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.wake_word import WAKE_WORDS
 from ui.file_choosers import ask_for_audio_file, ask_for_video_file
 from ui.live_panel import CAMERA, MICROPHONE, SourceCombo
 from ui.settings_store import MAX_KEEP_DAYS, MqttSettings, Settings
@@ -70,8 +71,15 @@ class SettingsDialog(QDialog):
         self.headphones_check.setToolTip("With speakers, the microphone hears the assistant's voice: echo "
                                          "cancellation removes it so it does not answer or interrupt itself. "
                                          "With headphones there is no echo to remove.")
+        self.wake_word_combo = QComboBox()
+        self.wake_word_combo.addItem("none: always listening", "")
+        for name in WAKE_WORDS:
+            self.wake_word_combo.addItem(f"\u201c{name.replace('_', ' ')}\u201d", name)
+        self.wake_word_combo.setCurrentIndex(self.wake_word_combo.findData(settings.wake_word))
+        self.wake_word_combo.setToolTip("Live sessions answer only after this word (microWakeWord, offline); "
+                                        "holding to talk works either way.")
         speech = self._section("Speech", [("", self.speech_check), ("Voice", self.voice_edit),
-                                          ("", self.headphones_check)])
+                                          ("", self.headphones_check), ("Wake word", self.wake_word_combo)])
 
         # MQTT bridge
         mqtt = settings.mqtt
@@ -213,6 +221,7 @@ class SettingsDialog(QDialog):
             microphone=self.microphone_combo.choice() or self._original.microphone,
             speech=self.speech_check.isChecked(),
             headphones=self.headphones_check.isChecked(),
+            wake_word=self.wake_word_combo.currentData(),
             voice=self.voice_edit.text().strip(),
             data_folder=self.data_folder_edit.text().strip(),
             keep_history_days=self.keep_history_spin.value(),

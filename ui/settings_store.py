@@ -13,10 +13,13 @@ import os
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.wake_word import WAKE_WORDS
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class Settings(BaseModel):
     microphone: str = "default"  # "default", a device index or name, or an audio file path
     speech: bool = True  # speak replies aloud
     headphones: bool = False  # True: no echo cancellation (the microphone cannot hear the speaker)
+    wake_word: Literal["", *WAKE_WORDS] = ""  # live sessions answer only after it; "": always listening
     voice: str = "en_US-joe-medium"
     data_folder: str = ""  # "" means the default user data folder
     keep_history_days: int = Field(0, ge=0, le=MAX_KEEP_DAYS)  # 0 = keep forever

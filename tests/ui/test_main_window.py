@@ -9,7 +9,7 @@ import pytest
 import soundfile
 from PIL import Image
 
-from assistant.frames import DecoderProgress, MediaOutput, TextDelta, Turn, TurnDone
+from assistant.frames import DecoderProgress, MediaOutput, SourceStatus, TextDelta, Turn, TurnDone
 from tests.clips import make_video, slow_video_profile
 from ui.engine_bridge import EngineBridge
 from ui.main_window import MainWindow
@@ -137,6 +137,22 @@ def test_live_with_file_sources_makes_a_turn(qtbot, tiny_saved_profile: Path, tm
         from tests.ui.screens import is_blank, save_screenshot
 
         assert not is_blank(save_screenshot(window, "window-live"))
+    finally:
+        window.close()
+        window.bridge.shutdown()
+
+
+def test_with_a_wake_word_set_speech_without_it_makes_no_turn(qtbot, tiny_saved_profile: Path, tmp_path: Path):
+    clip = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-s", "160", "-w", str(clip), "What do you see?"], check=True)
+    window, events = open_window(qtbot, str(tiny_saved_profile), tmp_path, Settings(wake_word="hey_jarvis"))
+    try:
+        window.live.set_choices("", str(clip))
+        window.live.live_button.click()
+        qtbot.waitUntil(lambda: any(isinstance(e, SourceStatus) and e.source == "live" and e.state == "ended"
+                                    for e in events), timeout=60_000)  # the clip played to its end
+        assert not any(isinstance(e, Turn) for e in events)  # asleep: the question was not answered
+        assert any(isinstance(e, SourceStatus) and e.source == "microphone" for e in events)  # it did listen
     finally:
         window.close()
         window.bridge.shutdown()

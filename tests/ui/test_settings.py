@@ -23,7 +23,8 @@ def click_check_box(qtbot, box) -> None:
 def full_settings() -> Settings:
     """Settings with every field away from its default."""
     return Settings(profile="full", camera="/videos/clip one.mp4", microphone="USB Audio: \"Desk\" mic",
-                    speech=False, voice="de_DE-thorsten-high", data_folder="C:\\Users\\me\\next gpt",
+                    speech=False, headphones=True, wake_word="okay_nabu", voice="de_DE-thorsten-high",
+                    data_folder="C:\\Users\\me\\next gpt",
                     keep_history_days=30, keep_media_days=7,
                     mqtt=MqttSettings(enabled=True, host="broker.lan", port=8883, username="home",
                                       password_file="/etc/nextgpt/mqtt.pass", tls_ca="/etc/ssl/ca.pem",
@@ -104,6 +105,10 @@ def test_wrong_types_fall_back_one_key_at_a_time(tmp_path, caplog):
     assert load_settings(path) == Settings()
     path.write_text('[mqtt]\nport = 70000\n')
     assert load_settings(path).mqtt.port == 1883
+    path.write_text('wake_word = "hey_siri"\nheadphones = true\n')  # not a wake word this app has
+    with caplog.at_level(logging.WARNING):
+        assert load_settings(path) == Settings(headphones=True)
+    assert "wake_word" in caplog.text
 
 
 def test_awkward_strings_survive(tmp_path):
@@ -120,7 +125,7 @@ def test_a_file_written_by_the_earlier_hand_made_writer_still_loads(tmp_path):
                     'keep_history_days = 30\nkeep_media_days = 7\nwelcomed = false\n\n[mqtt]\nenabled = true\n'
                     'host = "broker.lan"\nport = 8883\nusername = "home"\npassword_file = "/etc/nextgpt/mqtt.pass"\n'
                     'tls_ca = "/etc/ssl/ca.pem"\nprefix = "house/nextgpt"\n', encoding="utf-8")
-    assert load_settings(path) == full_settings()
+    assert load_settings(path) == full_settings().model_copy(update={"headphones": False, "wake_word": ""})
 
 
 def test_the_file_is_plain_toml_with_the_mqtt_table_last(tmp_path):
@@ -169,6 +174,7 @@ def test_dialog_edits_reach_the_result_and_leave_the_input_alone(dialog, qtbot, 
     dialog.choose_data_folder = lambda: str(tmp_path)
     qtbot.mouseClick(dialog.data_folder_edit.parent().findChild(QPushButton),
                      Qt.MouseButton.LeftButton)
+    dialog.wake_word_combo.setCurrentIndex(dialog.wake_word_combo.findData("hey_jarvis"))
     dialog.mqtt_check.setChecked(True)
     dialog.mqtt_host.setText("  broker.lan ")
     dialog.mqtt_port.setValue(8883)
@@ -178,7 +184,7 @@ def test_dialog_edits_reach_the_result_and_leave_the_input_alone(dialog, qtbot, 
 
     result = dialog.result_settings()
     assert result == Settings(profile="tiny", camera="1", microphone="USB mic", speech=False,
-                              data_folder=str(tmp_path), keep_history_days=90,
+                              wake_word="hey_jarvis", data_folder=str(tmp_path), keep_history_days=90,
                               mqtt=MqttSettings(enabled=True, host="broker.lan", port=8883,
                                                 password_file="/run/secrets/mqtt"))
     assert dialog.given == before and result is not dialog.given
