@@ -36,9 +36,11 @@ class VadSettings:
     # than a residue. Once the canceller has settled, speech starts a turn as in silence.
     start_threshold_far_end: float = 0.5
     start_ms_far_end: int = 160
-    # a pause this long is reported (SpeechPaused) so the words so far can be transcribed: a turn whose
-    # words look finished ends there; one ending on "and", "so", "the"... waits `unfinished_silence_ms`
+    # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
+    # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
+    # silence on (SpeechPaused), so that they are known by the time the pause is long enough.
     pause_ms: int = 320
+    transcribe_pause_ms: int = 160
     unfinished_silence_ms: int = 1100
 
     @classmethod
@@ -53,6 +55,7 @@ class VadSettings:
             pad_ms=int(options.get("pad_ms", cls.pad_ms)),
             max_seconds=float(options.get("max_seconds", cls.max_seconds)),
             pause_ms=int(options.get("pause_ms", cls.pause_ms)),
+            transcribe_pause_ms=int(options.get("transcribe_pause_ms", cls.transcribe_pause_ms)),
             unfinished_silence_ms=int(options.get("unfinished_silence_ms", cls.unfinished_silence_ms)),
         )
 
@@ -70,10 +73,14 @@ class UtteranceSegmenter(Processor):
         self._start_windows_far_end = max(1, round(self.settings.start_ms_far_end / window_ms))
         self._stop_windows = max(1, round(self.settings.stop_silence_ms / window_ms))
         self._pause_windows = max(1, round(self.settings.pause_ms / window_ms))
+        self._transcribe_windows = min(self._pause_windows,
+                                       max(1, round(self.settings.transcribe_pause_ms / window_ms)))
         self._unfinished_windows = max(1, round(self.settings.unfinished_silence_ms / window_ms))
         self._pauses = 0  # pauses reported so far; the last one is current while the silence lasts
         self._paused = False  # in a reported pause now (no speech since)
         self._unfinished = False  # the words so far looked unfinished: wait longer
+        self._finished = False  # the words so far looked finished: end once the pause is long enough
+        self.early_ends = 0  # turns ended at a pause because their words looked finished
         # the windows that started speech are kept too, however many a start needs, and pad_ms before them
         self._pad: deque[np.ndarray] = deque(maxlen=round(self.settings.pad_ms / window_ms)
                                              + max(self._start_windows, self._start_windows_far_end))
@@ -128,11 +135,15 @@ class UtteranceSegmenter(Processor):
         silent = probability < s.stop_threshold and not self._held
         self._run = self._run + 1 if silent else 0
         if not silent:
-            self._paused = self._unfinished = False
-        elif self._run == self._pause_windows and s.pause_ms < s.stop_silence_ms:
+            self._paused = self._unfinished = self._finished = False
+        elif self._run == self._transcribe_windows and s.pause_ms < s.stop_silence_ms:
             self._pauses += 1
             self._paused = True
             yield SpeechPaused(AudioData(np.concatenate(self._speech), self.RATE), self._pauses)
+        if self._finished and self._run >= self._pause_windows:
+            self.early_ends += 1
+            yield from self._close()
+            return
         too_long = len(self._speech) * self.WINDOW / self.RATE >= s.max_seconds
         if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
@@ -143,10 +154,15 @@ class UtteranceSegmenter(Processor):
         return self._speaking
 
     def end_at_pause(self, pause: int) -> Utterance | None:
-        """The words of `pause` looked finished: the turn ends now, if the user has not gone on
-        talking since (then None). The utterance is what was heard up to now."""
+        """The words of `pause` looked finished: the turn ends now if the silence has lasted
+        `pause_ms` (the utterance, what was heard up to now), else once it has (the Utterance then
+        comes out of the stream, with this pause); None when the user has gone on talking since."""
         if not (self._speaking and self._paused and pause == self._pauses):
             return None
+        if self._run < self._pause_windows:
+            self._finished = True
+            return None
+        self.early_ends += 1
         return next(self._close(), None)
 
     def wait_longer(self, pause: int) -> None:
@@ -169,7 +185,7 @@ class UtteranceSegmenter(Processor):
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.float32)
         pause = self._pauses if self._paused else 0
         self._speaking, self._run, self._speech = False, 0, []
-        self._paused = self._unfinished = False
+        self._paused = self._unfinished = self._finished = False
         self._pad.clear()
         if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)

@@ -5,10 +5,11 @@ Transcription runs in the background, in order, so the microphone never waits fo
 that starts while the models are still loading (right after "Start live") is cut and kept, and
 transcribed once Whisper is up.
 
-At a pause (`SpeechPaused`) the words so far are transcribed in the background while the
-microphone goes on. If the user has not gone on talking by the time they are known and they look
-finished ("What is the capital of France?"), the turn ends there, its transcript already made; if
-they look unfinished ("... and", "so", "the"), the segmenter waits a longer silence. An utterance
+After a short silence (`SpeechPaused`) the words so far are transcribed in the background while
+the microphone goes on. If they look finished ("What is the capital of France?") and the user has
+not gone on talking, the turn ends once the pause is long enough (at once, if it already is), its
+transcript already made; if they look unfinished ("... and", "so", "the"), the segmenter waits a
+longer silence. An utterance
 that ends in that same pause after the usual silence takes the pause's transcript too (Whisper
 costs about the same for any short clip); one with words after the pause is transcribed whole.
 """
@@ -48,7 +49,6 @@ class Transcriber(Processor):
         self._pending: set[asyncio.Task[None]] = set()  # transcriptions in flight
         self._last: asyncio.Task[None] | None = None  # the latest utterance's: transcripts go out in order
         self._paused: dict[int, asyncio.Task[str | None]] = {}  # the words at each recent pause
-        self.early_ends = 0
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, SpeechPaused):
@@ -101,7 +101,6 @@ class Transcriber(Processor):
             self.segmenter.wait_longer(pause.pause)
             return
         utterance = self.segmenter.end_at_pause(pause.pause)
-        if utterance is not None:  # the user did not go on: this is the turn, already transcribed
-            self.early_ends += 1
+        if utterance is not None:  # the pause is long enough: this is the turn, already transcribed
             await self.push(utterance)
             await self.push(Transcript(text=text, utterance=utterance))

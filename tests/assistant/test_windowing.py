@@ -223,8 +223,37 @@ async def test_a_finished_question_ends_its_turn_at_the_pause_with_its_transcrip
         await transcriber.settle()  # the words of the pause are known, and the user has not gone on
     frames = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
     transcripts = [f for f in frames if isinstance(f, Transcript)]
-    assert transcriber.early_ends == 1 and len(transcripts) == 1
+    assert segmenter.early_ends == 1 and len(transcripts) == 1
     assert "capital" in transcripts[0].text.lower() and transcripts[0].utterance is not None
+
+
+@pytest.mark.asyncio
+async def test_words_known_before_the_pause_is_long_enough_end_the_turn_when_it_is(tmp_path: Path):
+    from assistant.engine import Engine
+    from assistant.frames import Transcript
+    from assistant.live.transcriber import Transcriber
+    from models import AnyToAnyModel
+
+    said = voiced(speech("What is the capital of France?", tmp_path))
+    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(pause_ms=320, transcribe_pause_ms=128))
+    async with Engine(AnyToAnyModel.from_profile("local")) as engine:
+        transcriber = Transcriber(engine, segmenter)
+        sink = QueueSink()
+        segmenter.link(transcriber)
+        transcriber.link(sink)
+
+        async def hear(samples: np.ndarray) -> list[Frame]:
+            for chunk in chunks(samples):
+                await segmenter.process(chunk)
+            await transcriber.settle()
+            return [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+
+        heard = await hear(np.concatenate([np.zeros(8000, np.float32), said, np.zeros(int(0.2 * 16000), np.float32)]))
+        assert segmenter.speaking and transcriber._paused  # paused, its words transcribed
+        assert not any(isinstance(f, (Utterance, Transcript)) for f in heard)  # but the pause is still short
+        ended = await hear(np.zeros(int(0.25 * 16000), np.float32))  # the pause passes 320 ms, not 600
+    assert [type(f) for f in ended] == [Utterance, Transcript] and segmenter.early_ends == 1
+    assert "capital" in ended[1].text.lower() and ended[0].pause > 0
 
 
 def test_an_unknown_wake_word_is_a_clear_error():
