@@ -9,7 +9,9 @@ room, not the assistant. Each chunk is marked `far_end` while the assistant's vo
 last two seconds of echo at least `SETTLED_DB`. Until then (the first second or so of a session's
 first answer, or after the room changes) what is left of the echo can sound like speech, and the
 VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
-quickly as in silence.
+quickly as in silence. Chunks where the microphone is louder than the echo alone would be are
+marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
+starts a turn, since AEC3 takes the start of a voice over the echo down with the echo.
 
 Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
 assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.
@@ -25,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .double_talk import LouderThanEcho
 from .frames import AudioChunk, Frame, SourceStatus
 from .processor import Processor
 
@@ -109,6 +112,8 @@ class EchoCanceller(Processor):
         self._said_why = False
         self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
         self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
+        self._louder = LouderThanEcho()
+        self._voice_frames = 0  # frames of the chunk in hand louder than the echo alone
         try:
             self._apm = make()
             from livekit.rtc import AudioFrame
@@ -126,6 +131,7 @@ class EchoCanceller(Processor):
             raise ValueError(f"echo cancellation needs {RATE} Hz audio, got {frame.rate} Hz")
         far_end = self.reference.active
         recorded = frame.created - len(frame.samples) / RATE  # a chunk is made once its last sample is in
+        self._voice_frames = 0
         if self._apm is not None:
             try:
                 cleaned = self._cancel(frame.samples, recorded)
@@ -145,7 +151,9 @@ class EchoCanceller(Processor):
                 cleaned = np.zeros_like(cleaned)
         self.levels.append((recorded, far_end, float(np.mean(np.square(frame.samples))),
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
-        await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled))
+        voice = self._apm is not None and self._voice_frames * FRAME * 2 >= len(frame.samples)
+        await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
+                                   voice_over_echo=voice))
 
     @property
     def settled(self) -> bool:
@@ -169,9 +177,10 @@ class EchoCanceller(Processor):
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
             loud = float(np.mean(np.square(heard)))
+            left = float(np.mean(np.square(out[start:start + FRAME])))
             if loud > ECHO_FLOOR and played.any():
-                left = float(np.mean(np.square(out[start:start + FRAME])))
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
+            self._voice_frames += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out
 
 

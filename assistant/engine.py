@@ -310,7 +310,8 @@ class Engine:
                     self._emit_threadsafe(job, FinalText(turn_id, event.text, event.seen))
                 elif isinstance(event, MediaResult):
                     self._emit_threadsafe(job, MediaOutput(turn_id, event.modality.value, event.media,
-                                                           event.untrained_roles))
+                                                           event.untrained_roles, via=event.via,
+                                                           caption=event.caption))
         finally:
             job.model_ms += (time.perf_counter() - started) * 1000
 

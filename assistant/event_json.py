@@ -56,7 +56,8 @@ def event_to_json(frame: Frame) -> dict[str, Any] | None:
                     "total": frame.total}
         case MediaOutput(turn_id=turn_id):
             return {"type": "media", "id": turn_id, "modality": frame.modality, "path": frame.path,
-                    "mime": MIME[frame.modality], "untrained_roles": list(frame.untrained_roles)}
+                    "mime": MIME[frame.modality], "untrained_roles": list(frame.untrained_roles), "via": frame.via,
+                    **({"caption": frame.caption} if frame.caption else {})}
         case Interruption(turn_id=turn_id, reason=reason):
             return {"type": "interruption", "id": turn_id, "reason": reason}
         case ErrorEvent(turn_id=turn_id, code=code, message=message):

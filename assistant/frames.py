@@ -49,6 +49,7 @@ class AudioChunk(Frame):
     timestamp: float
     far_end: bool = False  # the assistant's voice was playing while this was heard (echo cancelled or not)
     echo_settled: bool = False  # the echo canceller was removing that voice's echo well (assistant/echo.py)
+    voice_over_echo: bool = False  # the microphone was louder than that echo alone (assistant/double_talk.py)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ class MediaOutput(ReplyEvent):
     media: Media
     untrained_roles: tuple[str, ...] = ()
     path: str | None = None  # where history saved it, when it did
+    via: str = "projector"  # how the decoder was conditioned: the output projector, or the caption "bridge"
+    caption: str = ""  # the bridge's caption
 
 
 @dataclass(frozen=True)

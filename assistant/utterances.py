@@ -36,6 +36,10 @@ class VadSettings:
     # than a residue. Once the canceller has settled, speech starts a turn as in silence.
     start_threshold_far_end: float = 0.5
     start_ms_far_end: int = 160
+    # where the microphone is louder than the echo alone (AudioChunk.voice_over_echo) a voice over the
+    # answer is there, and the canceller may have taken it down: a fainter one in its output starts a turn
+    start_threshold_voice_over_echo: float = 0.15
+    voice_over_echo_hold_ms: int = 250  # ... for this long after the louder microphone was last heard
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
     # silence on (SpeechPaused), so that they are known by the time the pause is long enough.
@@ -81,6 +85,7 @@ class UtteranceSegmenter(Processor):
         self._unfinished = False  # the words so far looked unfinished: wait longer
         self._finished = False  # the words so far looked finished: end once the pause is long enough
         self.early_ends = 0  # turns ended at a pause because their words looked finished
+        self._voice_over_until = -1.0  # until then (stream seconds) a voice is over the echo: a fainter start
         # the windows that started speech are kept too, however many a start needs, and pad_ms before them
         self._pad: deque[np.ndarray] = deque(maxlen=round(self.settings.pad_ms / window_ms)
                                              + max(self._start_windows, self._start_windows_far_end))
@@ -117,13 +122,18 @@ class UtteranceSegmenter(Processor):
         for index, probability in enumerate(self.vad.probabilities(windows)):
             window = windows[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled)
+            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled, chunk.voice_over_echo)
 
-    def _step(self, window: np.ndarray, probability: float, echo_left: bool = False) -> Iterator[Frame]:
+    def _step(self, window: np.ndarray, probability: float, echo_left: bool = False,
+              voice_over_echo: bool = False) -> Iterator[Frame]:
         s = self.settings
         if not self._speaking:
             self._pad.append(window)
-            threshold = s.start_threshold_far_end if echo_left else s.start_threshold
+            if voice_over_echo:
+                self._voice_over_until = self._clock + s.voice_over_echo_hold_ms / 1000
+            threshold = (s.start_threshold_far_end if echo_left
+                         else s.start_threshold_voice_over_echo if self._clock <= self._voice_over_until
+                         else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
                 self._speaking, self._run = True, 0

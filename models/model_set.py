@@ -26,6 +26,7 @@ from .errors import ProfileError, WeightsMissingError
 from .gguf_conversion import converted_folder
 from .llm_adapters import apply_llm_adapters, llm_adapter_parts
 from .modality import GENERATED, Modality
+from .output_bridge import MODES
 from .profile import RESOURCES, Profile, RoleSpec
 from .projectors import InputProjector, OutputProjector
 from .signal_llm import SignalLLM
@@ -279,6 +280,21 @@ class ModelSet:
             )
 
         return self._projector("output_projector", modality, build)
+
+    def output_route(self, modality: Modality) -> str:
+        """How a signalled `modality` reaches its decoder: "projector" (the trained output projector)
+        or "bridge" (a caption through the decoder's own text encoder; models/output_bridge.py), as
+        the profile's `[output_projector] mode` says; `auto`: the projector when trained weights for
+        it are in the adapters, else the bridge."""
+        spec = self.profile.roles.get("output_projector")
+        mode = spec.option("mode", "projector") if spec is not None else "bridge"
+        if isinstance(mode, dict):
+            mode = mode.get(modality.value, "auto")
+        if mode not in MODES:
+            raise ProfileError(f"[output_projector] mode {mode!r}: choose from {', '.join(MODES)}")
+        if mode == "auto":
+            return "projector" if self._adapter_folder("output_projector", modality) is not None else "bridge"
+        return mode
 
     # decoders ---------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .eyes import Eyes, ground_all
 from .media import AudioData, ImageData, InputMedia, Media, VideoData
 from .modality import GENERATED, Modality
 from .model_set import ModelSet
+from .output_bridge import caption_for
 from .signal_llm import PLACEHOLDERS, SignalStates, TextPiece
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class MediaResult:
     modality: Modality
     media: Media
     untrained_roles: tuple[str, ...]  # roles with random weights that shaped this output
+    via: str = "projector"  # "projector": the LLM's signal through the output projector; "bridge": `caption`
+    caption: str = ""  # what the bridge gave the decoder's text encoder
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class NextGPTPipeline:
         # 4. for each output modality signalled: output projector -> decoder -> media
         for signal in signals:
             decoding = time.perf_counter()
-            yield self._decode(signal, should_stop, on_progress, request.seed)
+            yield self._decode(signal, caption_for(text, request.text), should_stop, on_progress, request.seed)
             timings[f"decode_{signal.modality.value}_ms"] = _ms_since(decoding)
 
         timings["total_ms"] = _ms_since(started)
@@ -165,15 +168,25 @@ class NextGPTPipeline:
     def _decode(
         self,
         signal: SignalStates,
+        caption: str,
         should_stop: Callable[[], bool],
         on_progress: Callable[[DecoderStep], None] | None,
         seed: int,
     ) -> MediaResult:
+        """The medium of one signal: through the output projector, or (the profile's route) the
+        caption through the decoder's own text encoder."""
         modality = signal.modality
-        projector = self.models.output_projector(modality)
         decoder = self.models.decoder(modality)
-        with torch.inference_mode():
-            conditioning = projector(signal.hidden.unsqueeze(0).to(projector.device, projector.dtype))[0]
+        via = self.models.output_route(modality)
+        if via == "bridge":
+            conditioning = decoder.text_embeddings([caption])[0]
+            roles = (f"{modality.value}_decoder",)
+        else:
+            projector = self.models.output_projector(modality)
+            with torch.inference_mode():
+                conditioning = projector(signal.hidden.unsqueeze(0).to(projector.device, projector.dtype))[0]
+            roles = ("llm", f"{modality.value}_output_projector", f"{modality.value}_decoder")
+            caption = ""
 
         def report(step: int, total: int) -> None:
             if on_progress is not None:
@@ -181,9 +194,8 @@ class NextGPTPipeline:
 
         media = decoder(conditioning, on_progress=report, should_stop=should_stop, seed=seed)
         sources = self.models.sources()
-        roles = ("llm", f"{modality.value}_output_projector", f"{modality.value}_decoder")
         untrained = tuple(role for role in roles if role in sources and not sources[role].trained)
-        return MediaResult(modality, media, untrained)
+        return MediaResult(modality, media, untrained, via, caption)
 
 
 def _with_placeholders(text: str, media: list[InputMedia]) -> str:

@@ -24,7 +24,8 @@ def reply_dict(event: ReplyEvent, request_id: str) -> dict[str, Any] | None:
             return reply
         case MediaOutput(modality=modality, media=media):
             return {"id": request_id, "type": "media", "modality": modality, "mime": MIME[modality],
-                    "data": _b64(encode(media)), "untrained_roles": list(event.untrained_roles)}
+                    "data": _b64(encode(media)), "untrained_roles": list(event.untrained_roles), "via": event.via,
+                    **({"caption": event.caption} if event.caption else {})}
         case SpeechOutput(audio=audio, index=index, text=text):
             return {"id": request_id, "type": "media", "modality": "speech", "mime": MIME["audio"],
                     "data": _b64(encode_wav(audio)), "index": index, "text": text}

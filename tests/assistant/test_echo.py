@@ -115,3 +115,20 @@ def test_the_reference_gives_what_played_at_a_time_and_silence_around_it():
     assert not reference.active
     reference.add(np.ones(10, np.float32), at=12.5)  # what played over a second before is forgotten
     assert not reference.take(RATE // 2, at=10.0).any()
+
+
+def test_a_voice_louder_than_the_rooms_echo_is_told_apart_once_the_echo_return_is_learned():
+    from assistant.double_talk import LouderThanEcho
+
+    louder = LouderThanEcho()
+    played, echo = 0.01, 0.0025  # the room returns a quarter of the speaker's energy
+    assert not louder.update(played, 8 * echo, 0.0)  # nothing learned yet: no judgement
+    for _ in range(60):  # echo alone, which the canceller removes
+        assert not louder.update(played, echo, echo * 0.001)
+    assert louder.update(played, 8 * echo, 4 * echo)  # 9 dB over the echo the room returns: a voice
+    assert not louder.update(played, 2 * echo, echo)  # 3 dB over: the room's own variation
+    assert louder.update(0.0, 8 * echo, 4 * echo)  # the speaker stopped a moment ago: its echo may still ring
+    quiet = LouderThanEcho()
+    for _ in range(60):
+        quiet.update(0.0, 0.05, 0.05)  # nothing plays: nothing to learn, nothing to judge
+    assert not quiet.update(0.0, 0.05, 0.05)
