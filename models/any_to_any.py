@@ -11,7 +11,7 @@ import torch
 from .capabilities import capabilities
 from .encoded_video import EncodedVideo
 from .media import AudioData
-from .modality import Modality
+from .modality import GENERATED, Modality
 from .model_set import ModelSet
 from .perception import Scene, SceneTracker
 from .pipeline import DecoderStep, ModelEvent, ModelRequest, NextGPTPipeline
@@ -100,6 +100,11 @@ class AnyToAnyModel:
 
     def sources(self) -> dict[str, WeightSource]:
         return self.models.sources()
+
+    def output_routes(self) -> dict[str, str]:
+        """Per generated modality the profile has, how its decoder is conditioned: "projector" or
+        "bridge" (a caption through the decoder's own text encoder)."""
+        return {m.value: self.models.output_route(m) for m in GENERATED if self.models.has(f"{m.value}_decoder")}
 
     def untrained_roles(self) -> list[str]:
         return sorted(role for role, source in self.sources().items() if not source.trained)

@@ -15,7 +15,8 @@ def run_models(profile: str, as_json: bool, stdout: TextIO | None = None) -> int
     rows = model.report()
     share = trainable_share(rows)
     if as_json:
-        payload = {"profile": model.profile.name, "roles": [r.as_dict() for r in rows], "trainable_share": share}
+        payload = {"profile": model.profile.name, "roles": [r.as_dict() for r in rows], "trainable_share": share,
+                   "output_routes": model.output_routes()}
         stdout.write(json.dumps(payload) + "\n")
         return 0
     stdout.write(f"profile {model.profile.name}: {model.profile.description}\n\n")
@@ -24,6 +25,9 @@ def run_models(profile: str, as_json: bool, stdout: TextIO | None = None) -> int
         count = f"{r.parameters:,}" if r.parameters is not None else "n/a"
         stdout.write(f"{r.role:<24} {r.model:<30} {count:>12} {r.trainable:>10,}  {r.source}\n")
     stdout.write(f"\ntrainable share (projectors + signal-token rows + LoRA): {share:.2%} (NExT-GPT: about 1%)\n")
+    routes = {"projector": "its output projector", "bridge": "a caption through its own text encoder (the bridge)"}
+    for modality, route in model.output_routes().items():
+        stdout.write(f"{modality} decoder conditioned by {routes[route]}\n")
     untrained = [r.role for r in rows if not r.trained]
     if untrained:
         stdout.write(f"untrained (random weights): {', '.join(untrained)}\n")

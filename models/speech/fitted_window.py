@@ -5,7 +5,8 @@ paragraph, and on two CPU cores that fixed cost is most of a spoken turn's trans
 CTranslate2 encoder takes shorter input: the clip plus a few seconds of padding is enough for the
 decoder to see where the speech ends. On a window that short, Whisper tends to start the clip
 over once it has said it, so decoding runs with timestamps and keeps only the sentences that lie
-inside the clip, up to the first sentence that repeats an earlier one (or its start). Greedy decoding: beam
+inside the clip, up to the first sentence that repeats an earlier one (or its start); a clip
+Whisper itself judges to hold no speech gives no words, as faster-whisper's own decoding does. Greedy decoding: beam
 search on a fitted window favours those repeats. The figures of both windows, side by side, are
 in docs/benchmarks.md (`bench/asr_window.py`).
 """
@@ -20,6 +21,8 @@ import numpy as np
 PAD_S = 3.0  # silence after the clip: the decoder sees the speech end
 FRAMES_PER_S = 100  # Whisper's log-mel frames
 MAX_FRAMES = 3000  # Whisper's whole window (30 s)
+NO_SPEECH = 0.6  # Whisper's own test: no speech when its no-speech probability is over this ...
+LOW_LOGPROB = -1.0  # ... and the words' mean log-probability under this (a "Thank you." heard in noise)
 TOKENS_PER_S = 15  # a bound well above fast speech's tokens a second, so a runaway decode stops
 
 
@@ -55,8 +58,13 @@ class FittedWindow:
         result = self.whisper.model.generate(
             encoded, [self.prompt], beam_size=1, max_length=min(224, int(seconds * TOKENS_PER_S) + 10),
             suppress_blank=True, suppress_tokens=self.suppress, max_initial_timestamp_index=50,
+            return_scores=True, return_no_speech_prob=True,
         )
-        return self._segments(result[0].sequences_ids[0], seconds)
+        tokens = result[0].sequences_ids[0]
+        mean_logprob = result[0].scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper reckons it
+        if result[0].no_speech_prob > NO_SPEECH and mean_logprob < LOW_LOGPROB:
+            return []
+        return self._segments(tokens, seconds)
 
     def _segments(self, tokens: list[int], seconds: float) -> list[str]:
         """The decoded sentences that lie inside the clip, up to the first one said again."""

@@ -17,6 +17,7 @@ def test_models_reports_every_role_with_source_and_share(tiny_saved_profile):
     assert roles["image_decoder"]["trainable"] == 0 and not roles["image_decoder"]["trained"]
     assert roles["asr"]["trained"] and roles["asr"]["parameters"] is None
     assert 0 < report["trainable_share"] < 1
+    assert report["output_routes"] == {"image": "projector", "audio": "projector", "video": "projector"}
 
 
 def test_models_table_names_untrained_roles(tiny_saved_profile):
@@ -24,3 +25,4 @@ def test_models_table_names_untrained_roles(tiny_saved_profile):
     run_models(str(tiny_saved_profile), as_json=False, stdout=out)
     text = out.getvalue()
     assert "trainable share" in text and "untrained (random weights):" in text and "image_decoder" in text
+    assert "video decoder conditioned by its output projector" in text

@@ -91,3 +91,10 @@ def test_the_asr_window_is_fitted_or_full(local_model: AnyToAnyModel, tmp_path: 
     assert "kitchen" in full.transcribe(speak("Turn on the kitchen lights please.", tmp_path)).lower()
     with pytest.raises(ValueError, match="fitted or full"):
         SpeechRecognizer(whisper, "en", window="half")
+
+
+def test_noise_gives_no_words_on_the_fitted_window(local_model: AnyToAnyModel):
+    rng = np.random.default_rng(3)
+    noise = AudioData((rng.standard_normal(24000) * 0.02).astype(np.float32), 16000)  # 1.5 s of hiss
+    assert local_model.models.asr().fitted.transcribe(noise.samples, noise.rate) == []
+    assert local_model.transcribe(noise) == ""
