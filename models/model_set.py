@@ -53,6 +53,7 @@ class ModelSet:
     def __init__(self, profile: Profile, apply_llm_adapters: bool = True) -> None:
         self.profile = profile
         self.apply_llm_adapters = apply_llm_adapters
+        self._told_downloads = False  # the first-run download notice is given once
         self._loaded: dict[str, Any] = {}
         self._sources: dict[str, WeightSource] = {}
         self._load_ms: dict[str, float] = {}
@@ -74,9 +75,45 @@ class ModelSet:
             return self._loaded[key]
 
     def _resolve(self, key: str, spec: RoleSpec) -> ResolvedWeights:
-        resolved = resolve_weights(spec, self.profile.path.parent)
+        try:
+            resolved = resolve_weights(spec, self.profile.path.parent)
+        except WeightsMissingError as missing:
+            if spec.weights.startswith("hub:") and self.hub_downloads():
+                raise WeightsMissingError(f"{missing}\n{self.download_advice()}") from None
+            raise
+        if resolved.source.kind == "hub-download" and not self._told_downloads:
+            self._told_downloads = True
+            log.warning("first run: %s", self.download_advice())
         self._sources[key] = resolved.source
         return resolved
+
+    def hub_downloads(self) -> list[tuple[str, str, float | None]]:
+        """(role, Hub id, approximate GB from the profile's `download_gb`) of every Hub weight of the
+        profile that is not in the Hugging Face cache yet (each repository once)."""
+        from huggingface_hub import scan_cache_dir
+
+        try:
+            cached = {repo.repo_id for repo in scan_cache_dir().repos}
+        except Exception:  # no cache folder yet, or an unreadable one
+            cached = set()
+        wanted: dict[str, tuple[str, str, float | None]] = {}
+        for role, spec in self.profile.roles.items():
+            repo = spec.weights.removeprefix("hub:")
+            if spec.weights.startswith("hub:") and repo not in cached and repo not in wanted:
+                wanted[repo] = (role, repo, spec.download_gb)
+        return list(wanted.values())
+
+    def download_advice(self) -> str:
+        """What the profile still needs from the Hub, how big, and how to get it."""
+        missing = self.hub_downloads()
+        sizes = [gb for _, _, gb in missing if gb is not None]
+        total = f"about {sum(sizes):.0f} GB" if len(sizes) == len(missing) else "several GB"
+        lines = [f"  [{role}] {repo}" + (f" (about {gb:g} GB)" if gb is not None else "") for role, repo, gb in missing]
+        minutes = f", about {sum(sizes) * 8 / 0.1 / 60:.0f} min at 100 Mbit/s" if len(sizes) == len(missing) else ""
+        return (f"the {self.profile.name} profile needs these Hugging Face Hub weights, not in the cache "
+                f"({total}{minutes}):\n" + "\n".join(lines)
+                + f"\nget them all once with `python main.py models --profile {self.profile.name}` (without "
+                "HF_HUB_OFFLINE), or each with `huggingface-cli download REPO`")
 
     def placement(self, role: str) -> Placement:
         placement = resolve_placement(*self.profile.placement_of(role))

@@ -25,7 +25,7 @@ ROLES = (
     "llm", "image_encoder", "audio_encoder", "video_encoder", "input_projector", "output_projector",
     "image_decoder", "audio_decoder", "video_decoder", "asr", "tts", "vad", "perception",
 )
-_ROLE_KEYS = {"weights", "kind", "config", "device", "dtype"}
+_ROLE_KEYS = {"weights", "kind", "config", "device", "dtype", "download_gb"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class RoleSpec:
     device: str | None = None
     dtype: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    download_gb: float | None = None  # Hub weights: about how much their first load downloads
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
@@ -115,6 +116,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
             device=table.get("device"),
             dtype=table.get("dtype"),
             options={k: v for k, v in table.items() if k not in _ROLE_KEYS},
+            download_gb=float(table["download_gb"]) if "download_gb" in table else None,
         )
     if "llm" not in roles:
         raise ProfileError(f"profile {path} has no [llm] table: every profile needs a language model")

@@ -40,7 +40,8 @@ def test_a_bridged_image_is_what_the_decoder_makes_of_the_captions_embedding(tin
 
 
 def test_a_profile_chooses_the_route_per_modality(tiny_saved_profile: Path):
-    models = AnyToAnyModel.from_profile(_with_mode(tiny_saved_profile, '{ image = "bridge", audio = "projector" }')).models
+    per_modality = _with_mode(tiny_saved_profile, '{ image = "bridge", audio = "projector" }')
+    models = AnyToAnyModel.from_profile(per_modality).models
     assert models.output_route(Modality.IMAGE) == "bridge"
     assert models.output_route(Modality.AUDIO) == "projector"
     assert models.output_route(Modality.VIDEO) == "bridge"  # auto, and no trained video projector here

@@ -108,3 +108,19 @@ def test_a_role_with_missing_weights_is_reported_and_fails_only_when_used(tmp_pa
     assert sources["llm"].kind == "random"
     with pytest.raises(WeightsMissingError, match="gone_pkg"):
         model.models.asr()
+
+
+def test_missing_hub_weights_offline_are_all_named_with_their_size_and_how_to_get_them(tmp_path, monkeypatch):
+    from models import AnyToAnyModel, WeightsMissingError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    profile = tmp_path / "hubby.toml"
+    profile.write_text('name = "hubby"\n[llm]\nweights = "hub:nobody/chat-model"\ndownload_gb = 1.5\n'
+                       '[asr]\nkind = "faster-whisper"\nweights = "hub:nobody/ears"\ndownload_gb = 0.5\n')
+    model = AnyToAnyModel.from_profile(profile)
+    with pytest.raises(WeightsMissingError) as raised:
+        model.models.llm()
+    message = str(raised.value)
+    assert "nobody/chat-model (about 1.5 GB)" in message and "nobody/ears (about 0.5 GB)" in message
+    assert "about 2 GB" in message and "python main.py models --profile hubby" in message
