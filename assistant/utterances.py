@@ -38,7 +38,7 @@ class VadSettings:
     start_ms_far_end: int = 160
     # where the microphone is louder than the echo alone (AudioChunk.voice_over_echo) a voice over the
     # answer is there, and the canceller may have taken it down: a fainter one in its output starts a turn
-    start_threshold_voice_over_echo: float = 0.15
+    start_threshold_voice_over_echo: float = 0.1
     voice_over_echo_hold_ms: int = 250  # ... for this long after the louder microphone was last heard
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of

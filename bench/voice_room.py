@@ -77,9 +77,9 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
             to_sound.append(round((sound[0] - said) * 1000, 1))
     turns = [f for _, f in frames if isinstance(f, Turn)]
     answers = [f.text for _, f in frames if isinstance(f, SpeechOutput)]
-    # a turn of its own voice is closer to something it said than to anything the user asked
-    own_voice = [t.text for t in turns
-                 if min((wer(a, t.text) for a in answers), default=1.0) < min(wer(q, t.text) for q in questions)]
+    # a turn of its own voice: most of its words are something it said, and closer to that than to any question
+    own_voice = [t.text for t in turns if min((wer(a, t.text) for a in answers), default=1.0)
+                 < min(0.5, *(wer(q, t.text) for q in questions))]
     interrupted = [f for _, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
     return {"questions": count, "turns": len(turns), "self_interruptions": len(interrupted),
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,

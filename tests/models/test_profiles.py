@@ -124,3 +124,18 @@ def test_missing_hub_weights_offline_are_all_named_with_their_size_and_how_to_ge
     message = str(raised.value)
     assert "nobody/chat-model (about 1.5 GB)" in message and "nobody/ears (about 0.5 GB)" in message
     assert "about 2 GB" in message and "python main.py models --profile hubby" in message
+
+
+def test_the_local_llm_answers_in_bf16_where_the_cpu_has_it_and_trains_in_fp32():
+    import torch
+
+    from models.device import cpu_has_native_bf16
+    from models.model_set import ModelSet
+    from models.profile import load_profile
+
+    local = load_profile("local")
+    assert ModelSet(local, apply_llm_adapters=False).placement("llm").dtype == torch.float32  # training
+    answering = ModelSet(local).placement("llm").dtype
+    assert answering == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+    assert ModelSet(local).placement("image_decoder").dtype == torch.float32  # only the LLM
+    assert ModelSet(load_profile("tiny")).placement("llm").dtype == torch.float32  # tiny does not ask for it
