@@ -40,7 +40,7 @@ SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in th
 # a sound card's reference is fed this far ahead of its microphone: where the device's reported
 # latencies are off (measured: a PulseAudio loop's echo arrived 49 ms before they said), the echo
 # still follows its reference, and AEC3 finds the delay itself (checked up to 450 ms). The player
-# has written that far ahead by then: its buffer plus the microphone's latency and block.
+# sets it, no further than it has written ahead (its buffer and a microphone block).
 DEVICE_LEAD_S = 0.08
 ECHO_FLOOR = 1e-4  # a frame's mean square above this (-40 dBFS) has echo to measure, not just noise
 

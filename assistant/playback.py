@@ -20,6 +20,9 @@ from .processor import Processor
 log = logging.getLogger(__name__)
 _BLOCK_S = 0.05  # written in 50 ms blocks, so stop() cuts in within one block
 _IDLE_S = 1.0  # the output stream closes after this long without a sentence
+# by the time the canceller has a microphone block, the player has written at least its buffer and
+# this block ahead: how far ahead the reference can be taken (assistant/echo.py DEVICE_LEAD_S)
+_MIC_BLOCK_S = 0.032
 _CUT = AudioData(np.zeros(0, np.float32), 16000)  # put by stop(): cut what the stream holds now
 
 
@@ -27,8 +30,6 @@ class SpeechPlayer:
     def __init__(self, device: int | str | None = None, reference: EchoReference | None = None) -> None:
         self.device = device
         self.reference = reference  # given what is played as it is played, for the echo canceller
-        if reference is not None:
-            reference.lead_s = DEVICE_LEAD_S  # a sound card's true latencies are not quite what it says
         self.status = self._probe()
         self._queue: queue.Queue[AudioData | None] = queue.Queue()  # sentences, _CUT, None: the end
         self._cut = threading.Event()
@@ -98,6 +99,8 @@ class SpeechPlayer:
                         stream = sounddevice.OutputStream(samplerate=audio.rate, channels=1, dtype="float32",
                                                           device=self.device, latency="high")
                         stream.start()
+                        if self.reference is not None:  # a sound card's true latencies are not quite what it says
+                            self.reference.lead_s = min(DEVICE_LEAD_S, stream.latency + _MIC_BLOCK_S)
                     self._write(stream, audio)
                 except Exception:
                     log.exception("could not play speech")
