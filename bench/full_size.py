@@ -13,8 +13,9 @@ Roles load one at a time, each in a fresh subprocess (a clean peak RSS per role;
 role is resident while the next runs); tensors pass between them through files. The "fits a 24 GB
 GPU?" figures are an estimate from parameter bytes only, not a GPU measurement.
 
-Writes bench/results/full_size.json. Run: `.venv/bin/python -m bench.full_size` (about ten minutes
-on 2 cores and ~17 GB of memory at its peak; not part of `make bench`).
+Writes bench/results/full_size.json. Run: `.venv/bin/python -m bench.full_size`. It takes minutes and
+needs the LLM's bf16 weights in memory at once, so it is not part of `make bench` (docs/benchmarks.md
+has its figures).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import platform
 import resource
 import subprocess
@@ -101,7 +103,7 @@ def materialise(module: Any, dtype: Any, seed: int) -> Any:
                 tensor = torch.empty(param.shape, dtype=dtype)
                 if param.ndim >= 2:
                     _tile(tensor.view(-1), pool, generator)
-                    tensor.mul_(float(param[0].numel()) ** -0.5)
+                    tensor.mul_(max(1, math.prod(param.shape[1:])) ** -0.5)
                 else:
                     tensor.fill_(1.0 if name == "weight" else 0.0)
                 owner._parameters[name] = torch.nn.Parameter(tensor, requires_grad=False)
@@ -233,11 +235,11 @@ def stage_llm(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         token = out.logits[:, -1].argmax(-1, keepdim=True)
         first_ms = (time.perf_counter() - started) * 1000
         last_hidden = out.hidden_states[-1][0].float()
-        past, step_s = out.past_key_values, []
+        cache, step_s = out.cache, []
         for _ in range(args.new_tokens - 1):
             started = time.perf_counter()
-            out = model(input_ids=token, past_key_values=past, use_cache=True, logits_to_keep=1)
-            past, token = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+            out = model(input_ids=token, cache=cache, use_cache=True, logits_to_keep=1)
+            cache, token = out.cache, out.logits[:, -1].argmax(-1, keepdim=True)
             step_s.append(time.perf_counter() - started)
     signals = load_profile("full").signal_tokens
     most = max(signals[m] for m in GENERATED)
@@ -335,13 +337,13 @@ def _stage_decoder(role: str, work: Path, args: argparse.Namespace, **shape: Any
 def _describe(media: Any) -> dict[str, Any]:
     import numpy as np
 
-    if hasattr(media, "sample_rate"):
+    if hasattr(media, "rate"):
         samples = np.asarray(media.samples)
-        return {"kind": "audio", "samples": int(samples.shape[-1]), "sample_rate": int(media.sample_rate),
+        return {"kind": "audio", "samples": int(samples.shape[-1]), "rate": int(media.rate),
                 "finite": bool(np.isfinite(samples).all())}
     pixels = np.asarray(media.frames if hasattr(media, "frames") else media.pixels)
     return {"kind": "video" if hasattr(media, "frames") else "image", "shape": list(pixels.shape),
-            "dtype": str(pixels.dtype)}
+            "dtype": str(pixels.dtype), "pixel_std": round(float(pixels.std()), 2)}
 
 
 def stage_image_decoder(work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -430,7 +432,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="the folder stages pass tensors through (with --stage)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prompt-tokens", type=int, default=64)
-    parser.add_argument("--new-tokens", type=int, default=2)
+    parser.add_argument("--new-tokens", type=int, default=4, help="the first from the prompt, the rest decode steps")
     parser.add_argument("--steps", type=int, default=1)
     parser.add_argument("--image-size", type=int, default=512)
     parser.add_argument("--audio-seconds", type=float, default=2.0)
