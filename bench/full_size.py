@@ -4,10 +4,11 @@ Every `full` role is built at its published size from the configurations in
 `resources/full_configs/` (written in the repository because the Hub cannot be reached; see the
 README there for where each came from) with RANDOM weights, and one request runs through them end
 to end on the CPU: an image through CLIP ViT-L/14 and the input projector into Qwen2.5-7B with 64
-prompt tokens, 2 tokens generated with a KV cache, the signal states through the three output
-projectors, and each decoder (Stable Diffusion 1.5, AudioLDM-S-full-v2, Zeroscope v2 576w) for its
-steps at a small but real-architecture output size. The weights are random, so the outputs are
-noise: this proves shapes, dtypes, memory and that the pipelines run, not quality.
+random prompt token ids (no tokenizer without the Hub), a few tokens generated with a KV cache, the
+signal states through the three output projectors, and each decoder (Stable Diffusion 1.5,
+AudioLDM-S-full-v2, Zeroscope v2 576w) for its steps at a small but real-architecture output size.
+The weights are random, so the outputs are noise: this proves shapes, dtypes, memory and that the
+pipelines run, not quality.
 
 Roles load one at a time, each in a fresh subprocess (a clean peak RSS per role; nothing of one
 role is resident while the next runs); tensors pass between them through files. The "fits a 24 GB
