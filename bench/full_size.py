@@ -25,6 +25,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import platform
 import resource
 import subprocess
@@ -221,6 +222,7 @@ def stage_input_projector(work: Path, args: argparse.Namespace) -> dict[str, Any
 def stage_llm(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    from models.device import cpu_has_native_bf16
     from models.modality import GENERATED
     from models.profile import load_profile
 
@@ -250,7 +252,7 @@ def stage_llm(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                                                         f"{args.prompt_tokens} random token ids",
         "first_token_ms": round(first_ms, 1), "new_tokens": args.new_tokens,
         "decode_tokens_per_s": round(len(step_s) / sum(step_s), 3) if step_s else None,
-        "signal_states": [most, int(last_hidden.shape[-1])],
+        "signal_states": [most, int(last_hidden.shape[-1])], "cpu_native_bf16": cpu_has_native_bf16(),
     })
     return figures
 
@@ -448,7 +450,9 @@ def main() -> None:
                  if k not in ("stage", "work", "only") and v is not None]
     stages = STAGES[:max(STAGES.index(s) for s in args.only) + 1] if args.only else STAGES
     report: dict[str, Any] = {"weights": "RANDOM (built from resources/full_configs at full size; outputs are noise)",
-                              "machine": {"platform": platform.platform(), "cpu": platform.processor()}}
+                              "machine": {"platform": platform.platform(), "cpu_threads": os.cpu_count(),
+                                          "memory_gib": round(os.sysconf("SC_PAGE_SIZE")
+                                                              * os.sysconf("SC_PHYS_PAGES") / GIB, 1)}}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         for stage in stages:
