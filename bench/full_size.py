@@ -96,7 +96,8 @@ def materialise(module: Any, dtype: Any, seed: int) -> Any:
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    pool = torch.randn(1 << 24, generator=generator).to(dtype)
+    normal = torch.randn(1 << 24, generator=generator)
+    pools: dict[int, Any] = {}  # fan-in -> the pool scaled once (a bf16 multiply per weight is slow on a CPU)
     with torch.no_grad():
         for owner in module.modules():
             for name, param in list(owner._parameters.items()):
@@ -104,8 +105,10 @@ def materialise(module: Any, dtype: Any, seed: int) -> Any:
                     continue
                 tensor = torch.empty(param.shape, dtype=dtype)
                 if param.ndim >= 2:
-                    _tile(tensor.view(-1), pool, generator)
-                    tensor.mul_(max(1, math.prod(param.shape[1:])) ** -0.5)
+                    fan_in = max(1, math.prod(param.shape[1:]))
+                    if fan_in not in pools:
+                        pools[fan_in] = (normal * fan_in**-0.5).to(dtype)
+                    _tile(tensor.view(-1), pools[fan_in], generator)
                 else:
                     tensor.fill_(1.0 if name == "weight" else 0.0)
                 owner._parameters[name] = torch.nn.Parameter(tensor, requires_grad=False)
