@@ -368,7 +368,7 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
     import torch
 
     torch.set_grad_enabled(False)
-    figures = globals()[f"stage_{stage}"](work, args)
+    figures = {"weights": "random", **globals()[f"stage_{stage}"](work, args)}
     figures["peak_rss_gib"] = round(_peak_rss_gib(), 2)
     (work / f"{stage}.json").write_text(json.dumps(figures, indent=2))
 
