@@ -186,7 +186,8 @@ def test_record_stores_each_reply_event(history: History) -> None:
     assert turn.media == [saved, spoken]
     log = history.events("ok")
     assert [kind for kind, _ in log] == ["MediaOutput", "SpeechOutput", "TurnDone"]
-    assert log[0][1] == {"modality": "image", "untrained_roles": ["image_decoder"], "path": str(saved.path)}
+    assert log[0][1] == {"modality": "image", "untrained_roles": ["image_decoder"], "path": str(saved.path),
+                         "via": "projector", "caption": ""}
 
     history.start_turn(cid, "bad", "break")
     history.record(frames.ErrorEvent(turn_id="bad", code="internal", message="out of memory"))
