@@ -34,7 +34,7 @@ from .speech.asr import SpeechRecognizer, load_whisper
 from .speech.tts import SpeechSynthesizer
 from .speech.vad import SpeechDetector
 from .tiny_llm import build_tiny_llm
-from .weights import RANDOM, ResolvedWeights, WeightSource, resolve_weights
+from .weights import RANDOM, ResolvedWeights, WeightSource, cached_hub_repos, resolve_weights
 
 if TYPE_CHECKING:
     from .decoders.diffusion_decoder import DiffusionDecoder
@@ -90,12 +90,7 @@ class ModelSet:
     def hub_downloads(self) -> list[tuple[str, str, float | None]]:
         """(role, Hub id, approximate GB from the profile's `download_gb`) of every Hub weight of the
         profile that is not in the Hugging Face cache yet (each repository once)."""
-        from huggingface_hub import scan_cache_dir
-
-        try:
-            cached = {repo.repo_id for repo in scan_cache_dir().repos}
-        except Exception:  # no cache folder yet, or an unreadable one
-            cached = set()
+        cached = cached_hub_repos()
         wanted: dict[str, tuple[str, str, float | None]] = {}
         for role, spec in self.profile.roles.items():
             repo = spec.weights.removeprefix("hub:")

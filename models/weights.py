@@ -90,14 +90,18 @@ def _existing(role: str, path: Path, advice: str) -> Path:
     return path
 
 
-def _hub_kind(repo_id: str) -> str:
+def cached_hub_repos() -> set[str]:
+    """The Hub repositories in the local Hugging Face cache (none when it does not exist yet)."""
     from huggingface_hub import scan_cache_dir
 
     try:
-        cached = any(repo.repo_id == repo_id for repo in scan_cache_dir().repos)
+        return {repo.repo_id for repo in scan_cache_dir().repos}
     except Exception:  # no cache folder yet, or an unreadable one: nothing is cached
-        cached = False
-    if cached:
+        return set()
+
+
+def _hub_kind(repo_id: str) -> str:
+    if repo_id in cached_hub_repos():
         return "hub-cache"
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         raise WeightsMissingError(f"{repo_id} is not in the Hugging Face cache and HF_HUB_OFFLINE=1: download it first")
