@@ -113,7 +113,6 @@ class EchoCanceller(Processor):
         self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
         self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
         self._louder = LouderThanEcho()
-        self._voice_frames = 0  # frames of the chunk in hand louder than the echo alone
         try:
             self._apm = make()
             from livekit.rtc import AudioFrame
@@ -131,10 +130,10 @@ class EchoCanceller(Processor):
             raise ValueError(f"echo cancellation needs {RATE} Hz audio, got {frame.rate} Hz")
         far_end = self.reference.active
         recorded = frame.created - len(frame.samples) / RATE  # a chunk is made once its last sample is in
-        self._voice_frames = 0
+        louder = 0  # frames of this chunk louder than the echo alone
         if self._apm is not None:
             try:
-                cleaned = self._cancel(frame.samples, recorded)
+                cleaned, louder = self._cancel(frame.samples, recorded)
             except Exception as error:  # AEC failure: from now on half-duplex, said once
                 log.exception("echo cancellation failed: half-duplex from now on")
                 self._apm, self._why = None, str(error)
@@ -151,7 +150,7 @@ class EchoCanceller(Processor):
                 cleaned = np.zeros_like(cleaned)
         self.levels.append((recorded, far_end, float(np.mean(np.square(frame.samples))),
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
-        voice = self._apm is not None and self._voice_frames * FRAME * 2 >= len(frame.samples)
+        voice = self._apm is not None and louder * FRAME * 2 >= len(frame.samples)
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
                                    voice_over_echo=voice))
 
@@ -161,14 +160,16 @@ class EchoCanceller(Processor):
         return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
                 and float(np.median(self._reduction)) <= SETTLED_DB)
 
-    def _cancel(self, samples: np.ndarray, recorded: float) -> np.ndarray:
+    def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, int]:
         """Runs AEC3 frame by frame, each against what played when it was recorded; what is short of
-        a whole frame waits for the next chunk."""
+        a whole frame waits for the next chunk. Gives the cleaned audio and how many of its frames
+        were louder than the echo alone."""
         pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         start_at = recorded - len(self._pending) / RATE
         whole = len(pending) - len(pending) % FRAME
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
+        louder = 0
         for start in range(0, whole, FRAME):
             played = self.reference.take(FRAME, start_at + start / RATE + self.reference.lead_s)
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
@@ -180,8 +181,8 @@ class EchoCanceller(Processor):
             left = float(np.mean(np.square(out[start:start + FRAME])))
             if loud > ECHO_FLOOR and played.any():
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
-            self._voice_frames += self._louder.update(float(np.mean(np.square(played))), loud, left)
-        return out
+            louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
+        return out, louder
 
 
 def pcm16(samples: np.ndarray) -> bytes:
