@@ -3,6 +3,11 @@
 - A bounded queue of turns: beyond `max_queued` waiting turns a new one gets a `busy` error at once.
 - A pool of `workers` model calls, each in an executor thread bound to the device.
 - Cancellation (`cancel`, barge-in) stops token generation and decoders between steps.
+- A spoken answer's first piece is synthesised while the model waits between steps: on a machine
+  with few cores the two would otherwise slow each other, and the first sound is what the user waits
+  for (the model stays ahead of the voice).
+- `prepare(turn)` prefills a likely turn's prompt while the device is idle (the live session's
+  guess before the pause is long enough).
 - A per-turn timeout; a failing model call becomes an error event and the pool carries on.
 
 Each turn's events leave through its reply pipeline, a list of processors whose blocking work runs
@@ -59,6 +64,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _END = object()
+VOICE_FIRST_S = 1.0  # the longest the model waits for the first spoken piece's synthesis
 
 
 @dataclass
@@ -92,6 +98,12 @@ class ReplyStream:
         return event
 
 
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class _Job:
     turn: Turn
@@ -102,6 +114,8 @@ class _Job:
     timings: dict[str, float] = field(default_factory=dict)
     model_ms: float = 0.0
     outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)  # events on their way to the replies
+    # cleared while the answer's first spoken piece is synthesised: the model waits between steps
+    model_may_run: threading.Event = field(default_factory=_set_event)
 
 
 class Engine:
@@ -118,6 +132,7 @@ class Engine:
         # history writes (PNG, WAV, H.264 encoding, SQLite) in submission order, off the event loop
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="history")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._preparing: asyncio.Future[None] | None = None  # a likely turn's prefill on the device
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -169,11 +184,34 @@ class Engine:
             return False
         job.reason = reason
         job.stop.set()
+        job.model_may_run.set()
         return True
 
     def cancel_all(self, reason: str = "stop") -> None:
         for turn_id in list(self._jobs):
             self.cancel(turn_id, reason)
+
+    def prepare(self, turn: Turn) -> bool:
+        """Readies the model for a turn that is likely to come (`LikelyTurn`): while nothing else is
+        running or waiting, the LLM prefills its prompt on the device, so the turn, if it comes as
+        guessed, starts from there. False when nothing was started."""
+        if self._queue is None or self._running or self._queue.qsize() or self._preparing is not None:
+            return False
+        request = self._request(turn)
+        if request.media:  # what perception makes of them is too costly to guess
+            return False
+        self._preparing = asyncio.get_running_loop().run_in_executor(self._device, self._prefill, request)
+        self._preparing.add_done_callback(self._prepared)
+        return True
+
+    def _prefill(self, request: ModelRequest) -> None:
+        try:
+            self.model.prefill(request)
+        except Exception:  # only a guess: the turn itself will meet the failure, if there is one
+            log.exception("readying the model for a likely turn failed")
+
+    def _prepared(self, _: asyncio.Future[None]) -> None:
+        self._preparing = None
 
     @property
     def running(self) -> set[str]:
@@ -214,7 +252,8 @@ class Engine:
         turn = job.turn
         processors: list[Processor] = []
         if self.config.speak or (turn.want is not None and "speech" in turn.want):
-            processors.append(SpeechSynthesis(self.model.synthesize, self._voice, job.stop.is_set, job.timings))
+            processors.append(SpeechSynthesis(self.model.synthesize, self._voice, job.stop.is_set, job.timings,
+                                              job.model_may_run))
         processors.append(_Gate(job))
         if self.history is not None and turn.conversation_id:
             processors.append(HistoryRecorder(self.history, self._writer))
@@ -301,8 +340,12 @@ class Engine:
         def progress(p: DecoderStep) -> None:
             self._emit_threadsafe(job, DecoderProgress(turn_id, p.modality.value, p.step, p.total))
 
+        def between_steps() -> bool:  # the first spoken piece's synthesis goes first (few cores)
+            job.model_may_run.wait(VOICE_FIRST_S)
+            return job.stop.is_set()
+
         try:
-            for event in self.model.respond(request, should_stop=job.stop.is_set, on_progress=progress):
+            for event in self.model.respond(request, should_stop=between_steps, on_progress=progress):
                 if isinstance(event, GeneratedText):
                     self._emit_threadsafe(job, TextDelta(turn_id, event.text))
                 elif isinstance(event, ReplyDone):

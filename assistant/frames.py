@@ -72,6 +72,16 @@ class SpeechPaused(Frame):
 
 
 @dataclass(frozen=True)
+class LikelyTurn(Frame):
+    """Words heard before a pause that look finished: the turn will most likely be exactly these
+    once the pause is long enough, so the model may ready itself for it. The Transcriber sends
+    `text`; the TurnTaker adds the turn it would make of them."""
+
+    text: str
+    turn: Turn | None = None
+
+
+@dataclass(frozen=True)
 class SpeechStarted(Frame):
     """The VAD heard the user start talking (barge-in cancels an answer on this)."""
 

@@ -7,6 +7,10 @@ import re
 _BOUNDARY = re.compile(r"[.!?…](?=\s)")
 # a word that ends in a full stop without ending a sentence
 _ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc eg ie jr sr prof no approx".split())
+# words that open a clause: a long first sentence may be spoken up to one of them ("... a concept | that ...")
+_CLAUSE_OPENERS = frozenset(
+    "that which who whom whose because but so when while where although though since until unless whereas".split())
+_WORD = re.compile(r"\S+")
 
 
 class SentenceSplitter:
@@ -14,11 +18,14 @@ class SentenceSplitter:
     sentence (short ones join the next), the first clause at its comma so the voice starts sooner,
     and a clause running past `max_chars` at its last comma. The first piece goes as soon as its
     last word ends in a full stop or a comma, without waiting for the word after it to show that
-    the mark ends it (a number or an abbreviation does not end it)."""
+    the mark ends it (a number or an abbreviation does not end it). A first sentence that runs on
+    without a mark goes up to the word that opens its next clause ("that", "which", "because"…)
+    once `clause_words` words precede it, so a long first sentence does not hold the voice back."""
 
-    def __init__(self, min_chars: int = 12, max_chars: int = 120) -> None:
+    def __init__(self, min_chars: int = 12, max_chars: int = 120, clause_words: int = 5) -> None:
         self.min_chars = min_chars
         self.max_chars = max_chars
+        self.clause_words = clause_words
         self._buffer = ""
         self._first = True
 
@@ -44,6 +51,18 @@ class SentenceSplitter:
                 return self._cut(comma + 1)
         if self._first and len(self._buffer) >= self.min_chars and self._ends_on_a_mark():
             return self._cut(len(self._buffer))
+        if self._first and (opener := self._clause_opener()) is not None:
+            return self._cut(opener)
+        return None
+
+    def _clause_opener(self) -> int | None:
+        """Where the first clause-opening word after `clause_words` words starts, once that word is
+        complete (a space follows it); None if there is none yet."""
+        words = list(_WORD.finditer(self._buffer))
+        complete = words if self._buffer[-1:].isspace() else words[:-1]
+        for index in range(self.clause_words, len(complete)):
+            if complete[index].group().lower() in _CLAUSE_OPENERS:
+                return complete[index].start()
         return None
 
     def _ends_on_a_mark(self) -> bool:

@@ -2,14 +2,17 @@
 
 A processor in each turn's reply pipeline: text deltas are cut into sentences (`SentenceSplitter`),
 each sentence is synthesised on the voice executor as soon as it is complete, and SpeechOutput
-frames follow in order. TurnDone waits for the last sentence, so a turn's stream ends after its
-speech. Once the turn is stopped (barge-in), nothing more is synthesised.
+frames follow in order. While the first piece is synthesised the model waits between steps
+(`model_may_run`): the user is waiting for that sound, and the model is ahead of the voice.
+TurnDone waits for the last sentence, so a turn's stream ends after its speech. Once the turn is
+stopped (barge-in), nothing more is synthesised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -25,8 +28,9 @@ log = logging.getLogger(__name__)
 
 class SpeechSynthesis(Processor):
     def __init__(self, synthesize: Callable[[str], AudioData], voice: Executor, stopped: Callable[[], bool],
-                 timings: dict[str, float]) -> None:
+                 timings: dict[str, float], model_may_run: threading.Event | None = None) -> None:
         super().__init__()
+        self.model_may_run = model_may_run  # cleared while the first piece is synthesised
         self.synthesize = synthesize
         self.voice = voice  # one thread: sentences are spoken in order
         self.stopped = stopped
@@ -61,8 +65,12 @@ class SpeechSynthesis(Processor):
             if self.stopped():
                 continue
             started = time.perf_counter()
+            first = self._spoken == 0 and self.model_may_run is not None
             try:
-                audio = await loop.run_in_executor(self.voice, self.synthesize, sentence)
+                if first:
+                    audio = await loop.run_in_executor(self.voice, self._first_piece, sentence)
+                else:
+                    audio = await loop.run_in_executor(self.voice, self.synthesize, sentence)
             except Exception as error:
                 log.exception("speech synthesis failed")
                 await self.push(ErrorEvent(turn_id, "internal", f"speech synthesis failed: {error}"))
@@ -71,3 +79,12 @@ class SpeechSynthesis(Processor):
             if not self.stopped():
                 await self.push(SpeechOutput(turn_id, audio, self._spoken, sentence))
                 self._spoken += 1
+
+    def _first_piece(self, sentence: str) -> AudioData:
+        """The first piece, synthesised while the model waits (voice thread)."""
+        assert self.model_may_run is not None
+        self.model_may_run.clear()
+        try:
+            return self.synthesize(sentence)
+        finally:
+            self.model_may_run.set()

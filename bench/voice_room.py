@@ -5,8 +5,9 @@
   removed (dB, after the first second of each answer), and the latency from the user's last word
   (the end of the speech in the clip) to the first text and to the first sound of the answer.
 - `barge_in`: in a session that has answered one question already, a second voice talks over a long
-  answer: detected or not, how long until the voice
-  stopped, and that voice's word error rate with the echo present against the same clip alone.
+  answer (a different request and espeak-ng voice each trial): detected or not, how long until the
+  voice stopped, and that voice's word error rate with the echo present against the same clips alone
+  (mean over the trials; a request not heard at all counts 1.0).
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
@@ -40,7 +41,11 @@ QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How
              "Which animal says meow?", "What is the opposite of hot?", "How many legs does a spider have?",
              "What season comes after winter?"]
 STORY = "Tell me a long story about a dragon and a castle."
-OVER = "Stop. What time is it?"
+# what a second voice says over the answer, and in which espeak-ng voice (trial by trial)
+OVERS = ["Stop. What time is it?", "Wait, what is the weather like today?", "Hold on, turn off the kitchen lights.",
+         "Sorry, can you play some music?", "No, tell me about the moon instead.",
+         "Excuse me, how far is the station?", "Actually, what day is it today?", "Stop, set a timer for ten minutes."]
+OVER_VOICES = ["en+f3", "en-us+f2", "en-gb+f4", "en+m3", "en-us+f4"]
 GAP_S = 14.0  # between questions: room for the answer
 SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
 
@@ -110,10 +115,13 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
 async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
     """Each trial is a session that has answered one question already (its canceller has heard the
     room); then a long answer, and 1.5 s into it a second voice talks over it."""
-    first, story, over = speak(QUESTIONS[3], folder), speak(STORY, folder), speak(OVER, folder, voice="en+f3")
-    alone = wer(OVER, model.transcribe(over))
-    detected, latencies, errors, settled = 0, [], [], 0
+    first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
+    detected, latencies, settled = 0, [], 0
+    alone, errors, heard_over = [], [], []
     for trial in range(trials):
+        said = OVERS[trial % len(OVERS)]
+        over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
+        alone.append(wer(said, model.transcribe(over)))
         the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=22 + GAP_S,
                                  path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
         playback = Playback(the_room.speaker)
@@ -137,13 +145,16 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
         if cuts:
             detected += 1
             latencies.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
-        if heard:
-            errors.append(min(wer(OVER, text) for text in heard))
-    with_echo = statistics.mean(errors) if errors else None
+        best = min(heard, key=lambda text: wer(said, text), default="")
+        errors.append(wer(said, best))  # nothing heard: 1.0
+        heard_over.append({"said": said, "heard": best})
+    with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
-            "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies), "wer_alone": round(alone, 3),
+            "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),
+            "wer_alone": None if without is None else round(without, 3),
             "wer_with_echo": None if with_echo is None else round(with_echo, 3),
-            "wer_ratio": None if with_echo is None or alone == 0 else round(with_echo / alone, 2)}
+            "wer_ratio": None if with_echo is None or not without else round(with_echo / without, 2),
+            "heard": heard_over}
 
 
 def conversation(model: AnyToAnyModel, turns: int = 20) -> dict[str, object]:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .capabilities import capabilities
+from .device import set_threads
 from .encoded_video import EncodedVideo
 from .media import AudioData
 from .modality import GENERATED, Modality
@@ -44,6 +45,16 @@ class AnyToAnyModel:
         on_progress: Callable[[DecoderStep], None] | None = None,
     ) -> Iterator[ModelEvent]:
         return self.pipeline(request, should_stop, on_progress)
+
+    @staticmethod
+    def use_threads(count: int | None) -> int:
+        """Sets the threads of the calling thread's model calls (`device.set_threads`); returns
+        the count before."""
+        return set_threads(count)
+
+    def prefill(self, request: ModelRequest) -> bool:
+        """Readies the LLM for a request that is likely to come (`NextGPTPipeline.prefill`)."""
+        return self.pipeline.prefill(request)
 
     @property
     def can_see(self) -> bool:

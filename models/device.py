@@ -48,3 +48,16 @@ def cpu_has_native_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
         return False
+
+
+def set_threads(count: int | None) -> int:
+    """Sets how many threads the calling thread's model calls use, and returns how many they used.
+    None: all but one of torch's default, at least one, for model calls that run beside real-time
+    audio work. On few cores a thread that audio work keeps waiting holds up the others at every
+    step, so fewer threads run faster there."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, count if count is not None else _DEFAULT_THREADS - 1))
+    return before
+
+
+_DEFAULT_THREADS = torch.get_num_threads()

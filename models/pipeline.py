@@ -81,6 +81,16 @@ class NextGPTPipeline:
         self.models = models
         self.eyes = Eyes(models)
 
+    def prefill(self, request: ModelRequest) -> bool:
+        """Runs the prompt of a request that is likely to come through the LLM ahead of it, so the
+        request, when it comes, starts from the conversation's kept cache. Words only: what
+        perception would make of a medium is too costly to guess (False: nothing was done)."""
+        if request.media:
+            return False
+        llm = self.models.llm()
+        llm.prefill(llm.prompt_embeddings(_messages(request, "", []), []))
+        return True
+
     def __call__(
         self,
         request: ModelRequest,
@@ -102,9 +112,7 @@ class NextGPTPipeline:
 
         # 2. build the prompt: chat template, text (after what perception saw), projected media in
         #    place of their placeholders
-        text = "\n".join(part for part in (grounding.context, request.text) if part)
-        messages = [*request.history, {"role": "user", "content": _with_placeholders(text, media)}]
-        prompt = llm.prompt_embeddings(messages, projected)
+        prompt = llm.prompt_embeddings(_messages(request, grounding.context, media), projected)
         timings["prompt_tokens"] = float(prompt.embeds.shape[1])
 
         # 3. generate, streaming text; collect the hidden states of any signal tokens. What the
@@ -196,6 +204,13 @@ class NextGPTPipeline:
         sources = self.models.sources()
         untrained = tuple(role for role in roles if role in sources and not sources[role].trained)
         return MediaResult(modality, media, untrained, via, caption)
+
+
+def _messages(request: ModelRequest, context: str, media: list[InputMedia]) -> list[dict[str, str]]:
+    """The chat: the conversation so far, then the user's turn (what perception saw, their words, a
+    placeholder for each medium)."""
+    text = "\n".join(part for part in (context, request.text) if part)
+    return [*request.history, {"role": "user", "content": _with_placeholders(text, media)}]
 
 
 def _with_placeholders(text: str, media: list[InputMedia]) -> str:

@@ -177,6 +177,16 @@ class SignalLLM:
             raise
         self.conversation.keep(cache, fed)  # (after any other failure the cache is not trusted: dropped)
 
+    @torch.inference_mode()
+    def prefill(self, prompt: Prompt) -> None:
+        """Runs all of `prompt` but its last position into the conversation's kept cache: a turn
+        with this prompt then runs one position before its first token."""
+        cache, start = self.conversation.take(prompt.ids)
+        end = len(prompt.ids) - 1
+        if start < end:
+            self._forward(cache, inputs_embeds=prompt.embeds[:, start:end])
+        self.conversation.keep(cache, prompt.ids[:end])
+
     def _generate(self, cache: DynamicCache, fed: list[int | None], logits: torch.Tensor, allowed: set[Modality],
                   forced: set[Modality], max_new_tokens: int, temperature: float, repetition_penalty: float,
                   should_stop: Callable[[], bool], generator: torch.Generator) -> Iterator[TextPiece | SignalStates]:
@@ -198,12 +208,12 @@ class SignalLLM:
                 yield SignalStates(modality, states)
                 continue
             text_ids.append(token)
-            logits, _ = self._forward(cache, input_ids=torch.tensor([[token]], device=self.device))
-            fed.append(token)
             text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
             if len(text) > len(emitted_text) and not text.endswith("\ufffd"):
-                yield TextPiece(text[len(emitted_text):])
+                yield TextPiece(text[len(emitted_text):])  # before the next step runs: a step sooner
                 emitted_text = text
+            logits, _ = self._forward(cache, input_ids=torch.tensor([[token]], device=self.device))
+            fed.append(token)
         for modality in sorted(forced - signalled, key=lambda m: m.value):
             if should_stop():
                 raise GenerationCancelled

@@ -1,5 +1,5 @@
 """Submits each turn to the engine and pushes its reply events on; when the user starts talking
-over an answer, cancels it (barge-in).
+over an answer, cancels it (barge-in). A likely turn readies the model while the pause grows.
 
 A turn whose words are the assistant's own recent speech (its echo, heard and transcribed) is not
 answered: the canceller and the VAD's stricter start while it speaks keep most echo out, and this
@@ -14,7 +14,7 @@ import time
 from collections import deque
 
 from ..engine import Engine, ReplyStream
-from ..frames import EndOfStream, Frame, SourceStatus, SpeechOutput, SpeechStarted, Turn, TurnDone
+from ..frames import EndOfStream, Frame, LikelyTurn, SourceStatus, SpeechOutput, SpeechStarted, Turn, TurnDone
 from ..processor import Processor
 
 
@@ -38,6 +38,9 @@ class Answerer(Processor):
         if isinstance(frame, SpeechStarted) and self.barge_in and self.answering:
             self._barge_in_at = time.monotonic()
             self.engine.cancel(self.answering, "barge-in")
+        elif isinstance(frame, LikelyTurn) and frame.turn is not None and not self.answering:
+            if not self._is_echo(frame.text):
+                self.engine.prepare(frame.turn)
         elif isinstance(frame, Turn) and self._is_echo(frame.transcript):
             self.echoes += 1
             await self.push(SourceStatus("echo", "ignored", f"heard its own voice: {frame.transcript!r}"))

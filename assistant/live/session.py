@@ -42,6 +42,9 @@ class LiveConfig:
     narrate: bool = False  # speak what comes into and leaves the camera's view (needs real eyes)
     wake_word: str | None = None  # answer only after it: "okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"
     drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
+    # threads of the model calls while the session runs; None: all but one core, left to the audio
+    # (capture, echo canceller, VAD, voice); 0: as they are
+    model_threads: int | None = None
 
 
 class Observer(Processor):
@@ -102,11 +105,19 @@ class LiveSession:
 
     async def events(self, seconds: float | None = None) -> AsyncIterator[Frame]:
         """Runs the session for `seconds` (or until the sources end) and yields every frame of it."""
-        pumps = [asyncio.create_task(self._pump(source)) for source in (self.camera, self.microphone) if source]
-        runner = asyncio.create_task(self._run_until(pumps, seconds))
-        while not isinstance(frame := await self._out.queue.get(), EndOfStream):
-            yield frame
-        await runner
+        # set before the session's first model call, without waiting for the device (models may be loading)
+        threads = self.config.model_threads
+        before = None if threads == 0 else asyncio.ensure_future(
+            self.engine.run_on_device(self.engine.model.use_threads, threads))
+        try:
+            pumps = [asyncio.create_task(self._pump(source)) for source in (self.camera, self.microphone) if source]
+            runner = asyncio.create_task(self._run_until(pumps, seconds))
+            while not isinstance(frame := await self._out.queue.get(), EndOfStream):
+                yield frame
+            await runner
+        finally:
+            if before is not None:
+                await self.engine.run_on_device(self.engine.model.use_threads, await before)
 
     async def push_to_talk(self, pressed: bool) -> None:
         """Held: the microphone's audio is the user's turn, whatever the VAD hears; released: sent."""

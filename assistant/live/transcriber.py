@@ -9,7 +9,8 @@ After a short silence (`SpeechPaused`) the words so far are transcribed in the b
 the microphone goes on. If they look finished ("What is the capital of France?") and the user has
 not gone on talking, the turn ends once the pause is long enough (at once, if it already is), its
 transcript already made; if they look unfinished ("... and", "so", "the"), the segmenter waits a
-longer silence. An utterance
+longer silence; until the pause is long enough, `LikelyTurn` lets the model ready itself for them.
+An utterance
 that ends in that same pause after the usual silence takes the pause's transcript too (Whisper
 costs about the same for any short clip); one with words after the pause is transcribed whole.
 """
@@ -23,7 +24,7 @@ import re
 from models import AudioData
 
 from ..engine import Engine
-from ..frames import EndOfStream, Frame, SourceStatus, SpeechPaused, Transcript, Utterance
+from ..frames import EndOfStream, Frame, LikelyTurn, SourceStatus, SpeechPaused, Transcript, Utterance
 from ..processor import Processor
 from ..utterances import UtteranceSegmenter
 
@@ -104,3 +105,5 @@ class Transcriber(Processor):
         if utterance is not None:  # the pause is long enough: this is the turn, already transcribed
             await self.push(utterance)
             await self.push(Transcript(text=text, utterance=utterance))
+        else:  # the turn ends once the pause is long enough, most likely with these words
+            await self.push(LikelyTurn(text))

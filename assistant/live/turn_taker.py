@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..frames import Frame, Transcript, Turn
+from models import InputMedia
+
+from ..frames import Frame, LikelyTurn, Transcript, Turn
 from ..processor import Processor
 from ..video_window import VideoWindow
 
@@ -15,10 +17,16 @@ class TurnTaker(Processor):
         self.conversation_id = conversation_id
 
     async def process(self, frame: Frame) -> None:
+        if isinstance(frame, LikelyTurn) and frame.turn is None:
+            seen = self.window.snapshot()
+            frame = LikelyTurn(frame.text, self._turn(frame.text, seen, frame.created))
         await self.push(frame)
         if isinstance(frame, Transcript) and frame.text.strip():
             await self.window.settle()
             seen = self.window.snapshot()
             ended = frame.utterance.created if frame.utterance is not None else frame.created
-            await self.push(Turn(text=frame.text, media=(seen,) if seen is not None else (), want=self.want,
-                                 conversation_id=self.conversation_id, transcript=frame.text, end_of_speech=ended))
+            await self.push(self._turn(frame.text, seen, ended))
+
+    def _turn(self, text: str, seen: InputMedia | None, ended: float) -> Turn:
+        return Turn(text=text, media=(seen,) if seen is not None else (), want=self.want,
+                    conversation_id=self.conversation_id, transcript=text, end_of_speech=ended)

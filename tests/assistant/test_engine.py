@@ -3,6 +3,7 @@ timeouts, and a failing model call that leaves the pool working."""
 
 import asyncio
 
+import numpy as np
 import pytest
 import torch
 
@@ -164,4 +165,37 @@ async def test_history_writes_run_off_the_event_loop_and_keep_the_order(tiny_mod
     assert events.index(media[0]) > max(i for i, e in enumerate(events) if isinstance(e, DecoderProgress))
     [saved] = history.turns(conversation)
     assert saved.status == "done" and {m.role for m in saved.media} == {"input", "output"}
+    history.close()
+
+
+async def test_a_likely_turn_is_prefilled_while_the_device_is_idle(tiny_model, tmp_path, monkeypatch):
+    from assistant.history import History
+    from models import ImageData
+
+    history = History(tmp_path / "data")
+    conversation = history.new_conversation("talk")
+    llm = tiny_model.models.llm()
+    runs: list[int] = []
+    forward = llm._forward
+
+    def counting(cache, **inputs):
+        if "inputs_embeds" in inputs:
+            runs.append(inputs["inputs_embeds"].shape[1])
+        return forward(cache, **inputs)
+
+    monkeypatch.setattr(llm, "_forward", counting)
+    async with Engine(tiny_model, history=history) as engine:
+        await collect(engine.submit(Turn(text="hello there", want=frozenset({"text"}), conversation_id=conversation)))
+        likely = Turn(text="and what else can you say", want=frozenset({"text"}), conversation_id=conversation)
+        runs.clear()
+        assert engine.prepare(likely)
+        assert not engine.prepare(likely)  # one at a time
+        events = await collect(engine.submit(likely))  # waits behind the prefill on the device
+        assert events[-1].status == "done"
+        assert len(runs) == 2 and runs[0] > 1 and runs[1] == 1  # the turn ran one position before its first token
+        assert not engine.prepare(Turn(text="what is this", media=(ImageData(np.zeros((8, 8, 3), np.uint8)),)))
+        running = engine.submit(Turn(text="draw", want=frozenset({"video"})))
+        await asyncio.sleep(0)
+        assert not engine.prepare(likely)  # the device is answering: no guess competes with it
+        await collect(running)
     history.close()

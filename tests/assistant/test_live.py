@@ -82,3 +82,17 @@ async def test_with_a_wake_word_only_what_follows_it_is_answered(tiny_saved_prof
     heard = [e.text.lower() for e in events if isinstance(e, Transcript)]
     assert len(heard) == 1 and ("colour" in heard[0] or "color" in heard[0])  # not the question before it
     assert any(isinstance(e, SourceStatus) and e.source == "wake word" and e.state == "heard" for e in events)
+
+
+async def test_model_calls_leave_a_core_to_the_audio_while_a_session_runs(tiny_saved_profile: Path, tmp_path: Path):
+    import torch
+
+    mic = AudioFileSource(make_speech(tmp_path / "mic.wav", [0.5]))
+    async with Engine(AnyToAnyModel.from_profile(tiny_saved_profile)) as engine:
+        before = await engine.run_on_device(torch.get_num_threads)
+        during = []
+        session = LiveSession(engine, None, mic, LiveConfig(want=frozenset({"text"}), model_threads=3))
+        async for _ in session.events(seconds=10):
+            during.append(await engine.run_on_device(torch.get_num_threads))
+        after = await engine.run_on_device(torch.get_num_threads)
+    assert during and set(during) == {3} and after == before

@@ -77,6 +77,19 @@ def test_the_first_sentence_goes_as_soon_as_its_last_word_has_its_mark():
     assert later.flush() == "It is a large city."  # only the first piece goes early; later ones wait as before
 
 
+def test_a_long_first_sentence_is_spoken_up_to_its_next_clause():
+    splitter = SentenceSplitter()
+    out = []
+    for piece in ["A very long week is a mathematical concept", " that", " goes beyond", " the usual notion",
+                  " of weeks that we use. It"]:
+        out += splitter.feed(piece)
+    assert out == ["A very long week is a mathematical concept",
+                   "that goes beyond the usual notion of weeks that we use."]
+    assert SentenceSplitter().feed("A very long week is a mathematical concept tha") == []  # "that" or "thatch"?
+    assert SentenceSplitter().feed("I think that we can go there ") == []  # too few words before "that"
+    assert SentenceSplitter().feed("The red and the blue and the green ") == []  # "and" joins words, not only clauses
+
+
 @pytest.mark.asyncio
 async def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
     silence = np.zeros(16000, np.float32)
@@ -230,13 +243,16 @@ async def test_a_finished_question_ends_its_turn_at_the_pause_with_its_transcrip
 @pytest.mark.asyncio
 async def test_words_known_before_the_pause_is_long_enough_end_the_turn_when_it_is(tmp_path: Path):
     from assistant.engine import Engine
-    from assistant.frames import Transcript
+    from assistant.frames import LikelyTurn, Transcript
     from assistant.live.transcriber import Transcriber
+    from assistant.live.turn_taker import TurnTaker
+    from assistant.video_window import VideoWindow
     from models import AnyToAnyModel
 
     said = voiced(speech("What is the capital of France?", tmp_path))
     segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(pause_ms=320, transcribe_pause_ms=128))
-    async with Engine(AnyToAnyModel.from_profile("local")) as engine:
+    model = AnyToAnyModel.from_profile("local")
+    async with Engine(model) as engine:
         transcriber = Transcriber(engine, segmenter)
         sink = QueueSink()
         segmenter.link(transcriber)
@@ -251,9 +267,17 @@ async def test_words_known_before_the_pause_is_long_enough_end_the_turn_when_it_
         heard = await hear(np.concatenate([np.zeros(8000, np.float32), said, np.zeros(int(0.2 * 16000), np.float32)]))
         assert segmenter.speaking and transcriber._paused  # paused, its words transcribed
         assert not any(isinstance(f, (Utterance, Transcript)) for f in heard)  # but the pause is still short
+        likely = [f for f in heard if isinstance(f, LikelyTurn)]  # the model may ready itself for these words
+        assert len(likely) == 1 and "capital" in likely[0].text.lower() and likely[0].turn is None
         ended = await hear(np.zeros(int(0.25 * 16000), np.float32))  # the pause passes 320 ms, not 600
     assert [type(f) for f in ended] == [Utterance, Transcript] and segmenter.early_ends == 1
-    assert "capital" in ended[1].text.lower() and ended[0].pause > 0
+    assert ended[1].text == likely[0].text and ended[0].pause > 0
+    taker, taken = TurnTaker(VideoWindow(model, engine.run_on_device), frozenset({"text"}), "c1"), QueueSink()
+    taker.link(taken)
+    await taker.process(likely[0])
+    await taker.process(ended[1])
+    guessed, _, turn = [taken.queue.get_nowait() for _ in range(3)]
+    assert guessed.turn.text == turn.text and (guessed.turn.want, guessed.turn.conversation_id) == (turn.want, "c1")
 
 
 def test_an_unknown_wake_word_is_a_clear_error():

@@ -139,3 +139,24 @@ def test_the_local_llm_answers_in_bf16_where_the_cpu_has_it_and_trains_in_fp32()
     assert answering == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
     assert ModelSet(local).placement("image_decoder").dtype == torch.float32  # only the LLM
     assert ModelSet(load_profile("tiny")).placement("llm").dtype == torch.float32  # tiny does not ask for it
+
+
+def test_model_calls_beside_audio_use_all_but_one_thread_and_the_count_comes_back():
+    import threading
+
+    import torch
+
+    from models.device import _DEFAULT_THREADS, set_threads
+
+    seen: list[int] = []
+
+    def on_a_model_thread() -> None:
+        before = set_threads(None)
+        seen.append(torch.get_num_threads())
+        set_threads(before)
+        seen.append(torch.get_num_threads())
+
+    worker = threading.Thread(target=on_a_model_thread)
+    worker.start()
+    worker.join()
+    assert seen == [max(1, _DEFAULT_THREADS - 1), torch.get_num_threads()]

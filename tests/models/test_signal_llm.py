@@ -110,7 +110,51 @@ def test_a_turn_reuses_the_conversations_cache_and_answers_exactly_as_without_it
     assert prefilled[1] == len(ids) and prefilled[0] < len(ids) // 2  # the earlier turns came from the cache
 
 
+def test_a_prefilled_prompt_leaves_one_position_for_its_turn_and_the_same_answer(llm: SignalLLM,
+                                                                                 monkeypatch: pytest.MonkeyPatch):
+    torch.manual_seed(0)
+    history = [{"role": "user", "content": "hello there, how are you"}, {"role": "assistant", "content": "fine"}]
+    messages = [*history, {"role": "user", "content": "one more thing"}]
+    fresh, _ = _conversation_turn(llm, history, "one more thing")
+    llm.conversation.clear()
+    prefilled: list[int] = []
+    forward = llm._forward
+
+    def counting(cache, **inputs):
+        if "inputs_embeds" in inputs:
+            prefilled.append(inputs["inputs_embeds"].shape[1])
+        return forward(cache, **inputs)
+
+    monkeypatch.setattr(llm, "_forward", counting)
+    prompt = llm.prompt_embeddings(messages, [])
+    llm.prefill(prompt)  # the words are known before the turn is certain
+    assert prefilled == [len(prompt.ids) - 1]
+    readied, _ = _conversation_turn(llm, history, "one more thing")
+    assert prefilled == [len(prompt.ids) - 1, 1] and readied == fresh
+    llm.prefill(llm.prompt_embeddings([*history, {"role": "user", "content": "something else entirely"}], []))
+    assert prefilled[-1] < len(prompt.ids) // 2 + 8  # a different guess reuses the conversation so far
+
+
 def test_a_conversation_that_shares_nothing_prefills_in_full(llm: SignalLLM):
     _conversation_turn(llm, [], "hello there")
     cache, start = llm.conversation.take([999, 998, 997] + [1] * 20)
     assert start == 0 and cache.get_seq_length() == 0
+
+
+def test_each_piece_of_text_comes_out_before_the_next_step_runs(llm: SignalLLM, monkeypatch: pytest.MonkeyPatch):
+    steps: list[str] = []
+    forward = llm._forward
+
+    def counting(cache, **inputs):
+        steps.append("step")
+        return forward(cache, **inputs)
+
+    word = llm.tokenizer("hello", add_special_tokens=False).input_ids[0]
+    _favour(llm, word)  # every step chooses a token that is text on its own
+    monkeypatch.setattr(llm, "_forward", counting)
+    prompt = llm.prompt_embeddings([{"role": "user", "content": "hello there"}], [])
+    for event in llm.stream(prompt, allowed=set(), max_new_tokens=4):
+        if isinstance(event, TextPiece):
+            steps.append("text")
+    # the prompt's pass chose the first token: it is out before the second step runs, and so on
+    assert steps == ["step", "text"] * 4 + ["step"]
