@@ -7,6 +7,7 @@ background at start). `sources()` says where every role's weights come from.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -331,7 +332,16 @@ class ModelSet:
     # decoders ---------------------------------------------------------------------------------
 
     def decoder(self, modality: Modality) -> DiffusionDecoder:
-        return self._once(f"{modality.value}_decoder", lambda: self._load_decoder(modality))
+        key = f"{modality.value}_decoder"
+        if self.profile.decoder_memory == "one_at_a_time":
+            with self._lock:
+                others = [k for k in self._loaded if k.endswith("_decoder") and k != key]
+                for other in others:
+                    del self._loaded[other]
+                    log.info("freed %s for %s (decoder_memory = one_at_a_time)", other, key)
+                if others:
+                    _free_memory()
+        return self._once(key, lambda: self._load_decoder(modality))
 
     def _load_decoder(self, modality: Modality) -> DiffusionDecoder:
         from .decoders.diffusion_decoder import DiffusionDecoder, load_pipeline  # diffusers: 1.5 s to import
@@ -342,10 +352,12 @@ class ModelSet:
         resolved = self._resolve(role, spec)
         placement = self.placement(role)
         if resolved.location is None:
-            pipeline = _place(build_random_pipeline(modality.value, spec.config), placement)
+            pipeline = _place(build_random_pipeline(modality.value, spec.config), Placement(torch.device("cpu"),
+                                                                                           placement.dtype))
         else:
             pipeline = load_pipeline(resolved.location, placement)
-        return DiffusionDecoder(modality, pipeline, placement, **spec.options)
+        offload = self.profile.decoder_memory == "cpu_offload" and placement.device.type == "cuda"
+        return DiffusionDecoder(modality, pipeline, placement, offload=offload, **spec.options)
 
     # speech -----------------------------------------------------------------------------------
 
@@ -424,6 +436,13 @@ class ModelSet:
             return Perceiver(detector, classifier, reader)
 
         return self._once("perception", load)
+
+
+def _free_memory() -> None:
+    """Returns what dropped models held: Python's references first, then CUDA's cached blocks."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _place(module: T, placement: Placement) -> T:

@@ -25,6 +25,11 @@ ROLES = (
     "llm", "image_encoder", "audio_encoder", "video_encoder", "input_projector", "output_projector",
     "image_decoder", "audio_decoder", "video_decoder", "asr", "tts", "vad", "perception",
 )
+# how the diffusion decoders share the device's memory: "resident" keeps each one loaded once used;
+# "one_at_a_time" frees the others before one loads (reloaded when asked for again); "cpu_offload"
+# keeps them in CPU memory and moves each component to the GPU while it runs (diffusers'
+# enable_model_cpu_offload; on a CPU it is "resident")
+DECODER_MEMORY = ("resident", "one_at_a_time", "cpu_offload")
 _ROLE_KEYS = {"weights", "kind", "config", "device", "dtype", "download_gb"}
 
 
@@ -55,6 +60,7 @@ class Profile:
     signal_tokens: dict[Modality, int]
     roles: dict[str, RoleSpec]
     adapters: Path | None = None
+    decoder_memory: str = "resident"  # one of DECODER_MEMORY
 
     def role(self, name: str) -> RoleSpec:
         if name not in self.roles:
@@ -98,7 +104,8 @@ def load_profile(name_or_path: str | Path = "local") -> Profile:
 
 
 def parse_profile(data: dict[str, Any], path: Path) -> Profile:
-    unknown = set(data) - set(ROLES) - {"name", "description", "device", "dtype", "signal_tokens", "adapters"}
+    unknown = set(data) - set(ROLES) - {"name", "description", "device", "dtype", "signal_tokens", "adapters",
+                                         "decoder_memory"}
     if unknown:
         raise ProfileError(f"profile {path} has unknown keys {sorted(unknown)}; roles are {', '.join(ROLES)}")
     roles = {}
@@ -130,6 +137,9 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
             raise ProfileError(f"profile {path}: signal_tokens.{key} must be a positive integer")
         signal_tokens[modality] = count
     adapters = data.get("adapters")
+    decoder_memory = str(data.get("decoder_memory", "resident"))
+    if decoder_memory not in DECODER_MEMORY:
+        raise ProfileError(f"profile {path}: decoder_memory {decoder_memory!r}: choose {', '.join(DECODER_MEMORY)}")
     return Profile(
         name=str(data.get("name", path.stem)),
         path=path,
@@ -139,4 +149,5 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         signal_tokens=signal_tokens,
         roles=roles,
         adapters=(path.parent / adapters).resolve() if adapters else None,
+        decoder_memory=decoder_memory,
     )

@@ -16,7 +16,7 @@ def run_models(profile: str, as_json: bool, stdout: TextIO | None = None) -> int
     share = trainable_share(rows)
     if as_json:
         payload = {"profile": model.profile.name, "roles": [r.as_dict() for r in rows], "trainable_share": share,
-                   "output_routes": model.output_routes()}
+                   "output_routes": model.output_routes(), "decoder_memory": model.profile.decoder_memory}
         stdout.write(json.dumps(payload) + "\n")
         return 0
     stdout.write(f"profile {model.profile.name}: {model.profile.description}\n\n")
@@ -28,6 +28,10 @@ def run_models(profile: str, as_json: bool, stdout: TextIO | None = None) -> int
     routes = {"projector": "its output projector", "bridge": "a caption through its own text encoder (the bridge)"}
     for modality, route in model.output_routes().items():
         stdout.write(f"{modality} decoder conditioned by {routes[route]}\n")
+    memory = {"resident": "each stays loaded once used", "one_at_a_time": "one loaded at a time",
+              "cpu_offload": "in CPU memory, each part on the GPU while it runs (on CUDA)"}
+    if model.output_routes():
+        stdout.write(f"decoders: {memory[model.profile.decoder_memory]} (decoder_memory)\n")
     untrained = [r.role for r in rows if not r.trained]
     if untrained:
         stdout.write(f"untrained (random weights): {', '.join(untrained)}\n")

@@ -43,9 +43,16 @@ def load_pipeline(location: str, placement: Placement) -> DiffusionPipeline:
 
 
 class DiffusionDecoder:
-    def __init__(self, modality: Modality, pipeline: DiffusionPipeline, placement: Placement, **options: Any) -> None:
+    def __init__(self, modality: Modality, pipeline: DiffusionPipeline, placement: Placement, offload: bool = False,
+                 **options: Any) -> None:
+        """`offload`: the pipeline's components wait in CPU memory and each moves to the GPU while
+        it runs (diffusers' `enable_model_cpu_offload`), instead of all living on the device."""
         self.modality = modality
-        self.pipeline = pipeline.to(placement.device)
+        if offload:
+            pipeline.enable_model_cpu_offload(device=placement.device)
+            self.pipeline = pipeline
+        else:
+            self.pipeline = pipeline.to(placement.device)
         self.pipeline.set_progress_bar_config(disable=True)
         self.placement = placement
         self.steps = int(options.get("steps", 25))

@@ -18,6 +18,7 @@ def test_models_reports_every_role_with_source_and_share(tiny_saved_profile):
     assert roles["asr"]["trained"] and roles["asr"]["parameters"] is None
     assert 0 < report["trainable_share"] < 1
     assert report["output_routes"] == {"image": "projector", "audio": "projector", "video": "projector"}
+    assert report["decoder_memory"] == "resident"
 
 
 def test_models_table_names_untrained_roles(tiny_saved_profile):
@@ -26,3 +27,4 @@ def test_models_table_names_untrained_roles(tiny_saved_profile):
     text = out.getvalue()
     assert "trainable share" in text and "untrained (random weights):" in text and "image_decoder" in text
     assert "video decoder conditioned by its output projector" in text
+    assert "decoders: each stays loaded once used (decoder_memory)" in text

@@ -17,6 +17,8 @@ def test_the_three_profiles_ship_and_parse():
     full = load_profile("full")
     assert full.role("image_decoder").weights.startswith("hub:")
     assert all(profile.device == "auto" for profile in (local, full))
+    # a 24 GB card holds the 7B LLM with one decoder pipeline, not all three
+    assert (local.decoder_memory, full.decoder_memory) == ("resident", "one_at_a_time")
 
 
 def test_unknown_profile_names_the_choices():
