@@ -45,7 +45,8 @@ STAGES = ("image_encoder", "input_projector", "llm", "output_projectors", "image
           "video_decoder")
 #: Roles whose weights are built from resources/full_configs/<role>/ (decoders: one folder per component).
 CONFIGURED = ("llm", "image_encoder", "image_decoder", "audio_decoder", "video_decoder")
-_SINGLE = {"llm": ("transformers", "Qwen2ForCausalLM"), "image_encoder": ("transformers", "CLIPVisionModel")}
+_SINGLE = {"llm": ("transformers", "Qwen2ForCausalLM"), "image_encoder": ("transformers", "CLIPVisionModel"),
+           "llm_gpu_small": ("transformers", "Qwen2ForCausalLM")}  # gpu-small's Qwen2.5-1.5B-Instruct
 #: faster-whisper small.en is CTranslate2, not torch: it cannot be built from a config; published size.
 WHISPER_SMALL_PARAMETERS = 244_000_000
 
@@ -73,9 +74,12 @@ def empty_component(cls: type, folder: Path) -> Any:
     from accelerate import init_empty_weights
     from transformers import PreTrainedModel
 
+    if issubclass(cls, PreTrainedModel):
+        with init_empty_weights():
+            model = cls(cls.config_class.from_pretrained(folder))
+        model.tie_weights()  # tied embeddings (Qwen2.5-1.5B) are one tensor, counted once
+        return model
     with init_empty_weights():
-        if issubclass(cls, PreTrainedModel):
-            return cls(cls.config_class.from_pretrained(folder))
         return cls.from_config(cls.load_config(folder))
 
 
@@ -405,20 +409,21 @@ def gpu_estimate(parameters: dict[str, int], largest_components: dict[str, int],
     }
 
 
-def meta_figures() -> tuple[dict[str, int], dict[str, int]]:
-    """Parameters of every role (meta device, no memory) and of each decoder's largest component."""
+def meta_figures(llm: str = "llm") -> tuple[dict[str, int], dict[str, int]]:
+    """Parameters of every role (meta device, no memory) and of each decoder's largest component;
+    `llm`: the configured LLM (`llm_gpu_small` for the gpu-small profile, whose other roles are full's)."""
     from models.profile import load_profile
     from models.projectors import InputProjector, OutputProjector
 
     parameters, largest = {}, {}
     for role in CONFIGURED:
-        modules = meta_role(role)
+        modules = meta_role(llm if role == "llm" else role)
         parameters[role] = parameter_count(modules)
         if role.endswith("_decoder"):
             largest[role] = max(sum(p.numel() for p in m.parameters()) for m in modules.values())
     profile = load_profile("full")
     spec, out = profile.role("input_projector"), profile.role("output_projector")
-    hidden = int(json.loads((CONFIGS / "llm" / "config.json").read_text())["hidden_size"])
+    hidden = int(json.loads((CONFIGS / llm / "config.json").read_text())["hidden_size"])
     projectors = [InputProjector(d, hidden, spec.kind or "mlp", hidden_dim=spec.option("hidden_dim"))
                   for d in (1024, 768)]  # CLIP-L image (video frames share it), Whisper small encoder
     projectors += [OutputProjector(hidden, *conditioning_shape(f"{m}_decoder"),
@@ -476,6 +481,10 @@ def main() -> None:
     parameters, largest = meta_figures()
     report["parameters"] = parameters
     report["gpu_24gb_estimate"] = gpu_estimate(parameters, largest)
+    small, small_largest = meta_figures("llm_gpu_small")
+    report["gpu_small_parameters"] = small
+    report["gpu_small_estimates"] = {f"{gib}gb": gpu_estimate(small, small_largest, gpu_gib=float(gib))
+                                     for gib in (12, 8)}
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "full_size.json"
     path.write_text(json.dumps(report, indent=2) + "\n")

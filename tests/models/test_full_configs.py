@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.full_size import CONFIGURED, conditioning_shape, gpu_estimate, meta_role, parameter_count
+from bench.full_size import CONFIGURED, conditioning_shape, gpu_estimate, meta_figures, meta_role, parameter_count
 
 # published sizes, in millions of parameters, with the tolerance a rounding in a model card allows
 PUBLISHED = {
@@ -58,3 +58,13 @@ def test_the_gpu_estimate_counts_two_bytes_a_parameter() -> None:
     assert estimate["sequential_gib"] == 16.0 and estimate["sequential_fits"]
     assert estimate["llm_plus_largest_decoder"] == "video_decoder"
     assert estimate["llm_plus_decoders_with_model_cpu_offload_gib"] == 18.0
+
+
+def test_gpu_small_is_qwen_1_5b_and_fits_12_gb_with_one_decoder_at_a_time() -> None:
+    llm = meta_role("llm_gpu_small")["llm_gpu_small"]
+    assert abs(parameter_count({"llm": llm}) / 1e6 - 1544) <= 5  # Qwen2.5-1.5B-Instruct: 1.54 B
+    assert (llm.config.hidden_size, llm.config.num_hidden_layers, llm.config.tie_word_embeddings) == (1536, 28, True)
+    parameters, largest = meta_figures("llm_gpu_small")
+    twelve = gpu_estimate(parameters, largest, gpu_gib=12.0)
+    assert not twelve["all_resident_fits"] and twelve["llm_plus_largest_decoder_fits"]
+    assert not gpu_estimate(*meta_figures(), gpu_gib=12.0)["llm_plus_largest_decoder_fits"]  # full's 7B does not

@@ -9,8 +9,8 @@ from models.profile import PROFILES, RoleSpec, parse_profile
 from models.weights import resolve_weights
 
 
-def test_the_three_profiles_ship_and_parse():
-    assert {"tiny", "local", "full"} <= set(available_profiles())
+def test_the_profiles_ship_and_parse():
+    assert {"tiny", "local", "full", "gpu-small"} <= set(available_profiles())
     local = load_profile("local")
     assert local.signal_tokens == {Modality.IMAGE: 4, Modality.AUDIO: 8, Modality.VIDEO: 24}
     assert local.role("llm").option("gguf_file").endswith(".gguf")
@@ -19,6 +19,10 @@ def test_the_three_profiles_ship_and_parse():
     assert all(profile.device == "auto" for profile in (local, full))
     # a 24 GB card holds the 7B LLM with one decoder pipeline, not all three
     assert (local.decoder_memory, full.decoder_memory) == ("resident", "one_at_a_time")
+    small = load_profile("gpu-small")  # full for an 8-12 GB card: a smaller LLM, everything else the same
+    assert small.role("llm").weights == "hub:Qwen/Qwen2.5-1.5B-Instruct" and small.decoder_memory == "one_at_a_time"
+    assert {r: (s.weights, s.options) for r, s in small.roles.items() if r != "llm"} == {
+        r: (s.weights, s.options) for r, s in full.roles.items() if r != "llm"}
 
 
 def test_unknown_profile_names_the_choices():
