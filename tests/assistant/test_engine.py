@@ -20,6 +20,7 @@ from assistant.frames import (
     TurnDone,
 )
 from models import EncodedVideo
+from tests.prompt_runs import count_prompt_runs
 
 pytestmark = pytest.mark.asyncio
 
@@ -175,15 +176,7 @@ async def test_a_likely_turn_is_prefilled_while_the_device_is_idle(tiny_model, t
     history = History(tmp_path / "data")
     conversation = history.new_conversation("talk")
     llm = tiny_model.models.llm()
-    runs: list[int] = []
-    forward = llm._forward
-
-    def counting(cache, **inputs):
-        if "inputs_embeds" in inputs:
-            runs.append(inputs["inputs_embeds"].shape[1])
-        return forward(cache, **inputs)
-
-    monkeypatch.setattr(llm, "_forward", counting)
+    runs = count_prompt_runs(llm, monkeypatch)
     async with Engine(tiny_model, history=history) as engine:
         await collect(engine.submit(Turn(text="hello there", want=frozenset({"text"}), conversation_id=conversation)))
         likely = Turn(text="and what else can you say", want=frozenset({"text"}), conversation_id=conversation)

@@ -4,6 +4,7 @@ import torch
 from models.modality import Modality
 from models.signal_llm import GenerationCancelled, SignalLLM, SignalStates, TextPiece, signal_token_names
 from models.tiny_llm import build_tiny_llm
+from tests.prompt_runs import count_prompt_runs
 
 COUNTS = {Modality.IMAGE: 4, Modality.AUDIO: 8, Modality.VIDEO: 24}
 
@@ -94,15 +95,7 @@ def test_a_turn_reuses_the_conversations_cache_and_answers_exactly_as_without_it
     for question in ("hello there, how are you", "and what else"):
         answer, _ = _conversation_turn(llm, history, question)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-    prefilled: list[int] = []
-    forward = llm._forward
-
-    def counting(cache, **inputs):
-        if "inputs_embeds" in inputs:
-            prefilled.append(inputs["inputs_embeds"].shape[1])
-        return forward(cache, **inputs)
-
-    monkeypatch.setattr(llm, "_forward", counting)
+    prefilled = count_prompt_runs(llm, monkeypatch)
     reused, ids = _conversation_turn(llm, history, "one more thing")
     llm.conversation.clear()
     fresh, _ = _conversation_turn(llm, history, "one more thing")
@@ -117,15 +110,7 @@ def test_a_prefilled_prompt_leaves_one_position_for_its_turn_and_the_same_answer
     messages = [*history, {"role": "user", "content": "one more thing"}]
     fresh, _ = _conversation_turn(llm, history, "one more thing")
     llm.conversation.clear()
-    prefilled: list[int] = []
-    forward = llm._forward
-
-    def counting(cache, **inputs):
-        if "inputs_embeds" in inputs:
-            prefilled.append(inputs["inputs_embeds"].shape[1])
-        return forward(cache, **inputs)
-
-    monkeypatch.setattr(llm, "_forward", counting)
+    prefilled = count_prompt_runs(llm, monkeypatch)
     prompt = llm.prompt_embeddings(messages, [])
     llm.prefill(prompt)  # the words are known before the turn is certain
     assert prefilled == [len(prompt.ids) - 1]
