@@ -369,6 +369,10 @@ def test_only_one_player_plays_at_a_time(view: ChatView, media: dict[str, str], 
     qtbot.waitUntil(lambda: first.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState)
     second.toggle()
     qtbot.waitUntil(lambda: first.player.playbackState() == QMediaPlayer.PlaybackState.PausedState)
+    # stopped here, not by the fixture: pytest-qt processes events at teardown before fixtures end,
+    # and a full-suite run once segfaulted in that processing with this player still playing
+    second.release()
+    qtbot.waitUntil(lambda: second.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState)
 
 
 # ---- screenshot ----
