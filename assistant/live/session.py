@@ -42,9 +42,10 @@ class LiveConfig:
     narrate: bool = False  # speak what comes into and leaves the camera's view (needs real eyes)
     wake_word: str | None = None  # answer only after it: "okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"
     drain_s: float = 120.0  # at the end, how long to wait for answers still in flight
-    # threads of the model calls while the session runs; None: all but one core, left to the audio
-    # (capture, echo canceller, VAD, voice); 0: as they are
-    model_threads: int | None = None
+    # threads of the model calls while the session runs; 0 (the default): as they are; None: all but
+    # one core, left to the audio (capture, echo canceller, VAD, voice). On 2 cores one decode thread
+    # was faster beside the audio and a prefill slower; whole turns measured no clear gain either way
+    model_threads: int | None = 0
 
 
 class Observer(Processor):
