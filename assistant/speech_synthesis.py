@@ -67,10 +67,8 @@ class SpeechSynthesis(Processor):
             started = time.perf_counter()
             first = self._spoken == 0 and self.model_may_run is not None
             try:
-                if first:
-                    audio = await loop.run_in_executor(self.voice, self._first_piece, sentence)
-                else:
-                    audio = await loop.run_in_executor(self.voice, self.synthesize, sentence)
+                audio = await loop.run_in_executor(self.voice, self._first_piece if first else self.synthesize,
+                                                   sentence)
             except Exception as error:
                 log.exception("speech synthesis failed")
                 await self.push(ErrorEvent(turn_id, "internal", f"speech synthesis failed: {error}"))

@@ -79,8 +79,9 @@ class ModelSet:
         try:
             resolved = resolve_weights(spec, self.profile.path.parent)
         except WeightsMissingError as missing:
-            if spec.weights.startswith("hub:") and self.hub_downloads():
-                raise WeightsMissingError(f"{missing}\n{self.download_advice()}") from None
+            downloads = self.hub_downloads() if spec.weights.startswith("hub:") else []
+            if downloads:
+                raise WeightsMissingError(f"{missing}\n{self.download_advice(downloads)}") from None
             raise
         if resolved.source.kind == "hub-download" and not self._told_downloads:
             self._told_downloads = True
@@ -99,9 +100,10 @@ class ModelSet:
                 wanted[repo] = (role, repo, spec.download_gb)
         return list(wanted.values())
 
-    def download_advice(self) -> str:
-        """What the profile still needs from the Hub, how big, and how to get it."""
-        missing = self.hub_downloads()
+    def download_advice(self, missing: list[tuple[str, str, float | None]] | None = None) -> str:
+        """What the profile still needs from the Hub (`missing`, else `hub_downloads()`: a scan of
+        the cache), how big, and how to get it."""
+        missing = self.hub_downloads() if missing is None else missing
         sizes = [gb for _, _, gb in missing if gb is not None]
         total = f"about {sum(sizes):.0f} GB" if len(sizes) == len(missing) else "several GB"
         lines = [f"  [{role}] {repo}" + (f" (about {gb:g} GB)" if gb is not None else "") for role, repo, gb in missing]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,6 @@ from ..frames import (
 from ..history import History, default_data_dir
 from ..live import LiveConfig, LiveSession
 from ..playback import Playback, SpeechPlayer
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,11 +79,6 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             if options.as_json and session.barge_ins:
                 stdout.write(json.dumps({"type": "barge_ins_ms", "values": session.barge_ins}) + "\n")
     finally:
-        for source in (camera, microphone):  # their reader threads let go of the devices before exit:
-            if source is not None:           # PortAudio torn down under a blocking read crashes the process
-                source.stop()
-                if not source.join(timeout=2.0):
-                    log.warning("%s still held its device at exit", source.name)
         if player is not None:
             player.close()
         history.close()

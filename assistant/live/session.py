@@ -130,10 +130,16 @@ class LiveSession:
         except TimeoutError:
             pass
         finally:
-            for source in (self.camera, self.microphone):
-                if source is not None:
-                    source.stop()
+            sources = [source for source in (self.camera, self.microphone) if source is not None]
+            for source in sources:
+                source.stop()
             await asyncio.gather(*pumps, return_exceptions=True)
+            # their reader threads let go of the devices: PortAudio torn down under a blocking read
+            # (the process exiting right after the session) crashes the process
+            for source, released in zip(sources, await asyncio.gather(
+                    *(asyncio.to_thread(source.join, 2.0) for source in sources)), strict=True):
+                if not released:
+                    log.warning("%s still holds its device", source.name)
             await self.pipeline.end()
 
     async def _pump(self, source: Any) -> None:
