@@ -7,7 +7,10 @@ the VAD. What the canceller cannot hide is the microphone's own level. While onl
 heard (the canceller removed nearly all of it), the ratio of the microphone's energy to the
 loudest reference energy of the last few hundred milliseconds is the room's echo return; a frame
 `FACTOR` times louder than that return predicts has someone talking over the echo (Geigel's
-double-talk test, with a learned echo return instead of a fixed one). Where the speaker is much
+double-talk test, with a learned echo return instead of a fixed one). The return is the top of
+what echo alone has measured (`RETURN_QUANTILE`), not its middle: speech is mostly quieter than its
+loudest moment of the last 400 ms, so echo at a peak sits well above the median return (10 dB in a
+PulseAudio loop), and a median flagged the echo's own loud syllables as a voice. Where the speaker is much
 louder at the microphone than the user, this stays quiet and the VAD on the cleaned audio decides
 alone.
 """
@@ -23,6 +26,7 @@ ECHO_ONLY = 0.01  # the canceller left under 1% (-20 dB) of the frame: only echo
 PLAYED_FLOOR = 1e-5  # reference mean square below this: nothing is playing
 HEARD_FLOOR = 1e-4  # microphone mean square below this (-40 dBFS): too quiet to judge
 LEARNED_FRAMES = 50  # echo-only frames before the echo return is trusted
+RETURN_QUANTILE = 90  # percentile of the echo-only returns taken as the room's echo return
 
 
 class LouderThanEcho:
@@ -42,4 +46,4 @@ class LouderThanEcho:
             self._echo_return.append(heard / loudest)
         if len(self._echo_return) < LEARNED_FRAMES:
             return False
-        return heard > FACTOR * float(np.median(self._echo_return)) * loudest
+        return heard > FACTOR * float(np.percentile(self._echo_return, RETURN_QUANTILE)) * loudest

@@ -41,7 +41,7 @@ SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in th
 # latencies are off (measured: a PulseAudio loop's echo arrived 49 ms before they said), the echo
 # still follows its reference, and AEC3 finds the delay itself (checked up to 450 ms). The player
 # sets it, no further than it has written ahead (its buffer and a microphone block).
-DEVICE_LEAD_S = 0.08
+DEVICE_LEAD_S = 0.15
 ECHO_FLOOR = 1e-4  # a frame's mean square above this (-40 dBFS) has echo to measure, not just noise
 
 

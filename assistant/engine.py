@@ -6,6 +6,8 @@
 - A spoken answer's first piece is synthesised while the model waits between steps: on a machine
   with few cores the two would otherwise slow each other, and the first sound is what the user waits
   for (the model stays ahead of the voice).
+- `hold(turn_id)` pauses a turn's model between steps while someone may be talking over it, and
+  speech recognition runs on its own thread (`run_on_ear`), so their words decide at once.
 - `prepare(turn)` prefills a likely turn's prompt while the device is idle (the live session's
   guess before the pause is long enough).
 - A per-turn timeout; a failing model call becomes an error event and the pool carries on.
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _END = object()
 VOICE_FIRST_S = 1.0  # the longest the model waits for the first spoken piece's synthesis
+HOLD_MAX_S = 30.0  # the longest a turn is held for someone talking over it (their utterance ends by then)
 
 
 @dataclass
@@ -116,6 +119,8 @@ class _Job:
     outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)  # events on their way to the replies
     # cleared while the answer's first spoken piece is synthesised: the model waits between steps
     model_may_run: threading.Event = field(default_factory=_set_event)
+    # cleared while someone may be talking over the answer (`hold`): the model waits between steps
+    not_held: threading.Event = field(default_factory=_set_event)
 
 
 class Engine:
@@ -129,6 +134,9 @@ class Engine:
         self._workers: list[asyncio.Task[None]] = []
         self._device = ThreadPoolExecutor(self.config.workers, thread_name_prefix="model")
         self._voice = ThreadPoolExecutor(1, thread_name_prefix="tts")
+        # speech recognition beside the device's model calls: the words that decide a barge-in
+        # must not wait for the answer they talk over (a video takes minutes)
+        self._ear = ThreadPoolExecutor(1, thread_name_prefix="asr")
         # history writes (PNG, WAV, H.264 encoding, SQLite) in submission order, off the event loop
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="history")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,6 +158,7 @@ class Engine:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._device.shutdown(wait=True, cancel_futures=True)
         self._voice.shutdown(wait=True, cancel_futures=True)
+        self._ear.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True)
 
     async def __aenter__(self) -> Engine:
@@ -185,6 +194,19 @@ class Engine:
         job.reason = reason
         job.stop.set()
         job.model_may_run.set()
+        job.not_held.set()
+        return True
+
+    def hold(self, turn_id: str, held: bool = True) -> bool:
+        """Holds a running turn's model between its steps (someone may be talking over it: their
+        words get the cores, and nothing more is written until they decide), or lets it go on."""
+        job = self._jobs.get(turn_id)
+        if job is None:
+            return False
+        if held:
+            job.not_held.clear()
+        else:
+            job.not_held.set()
         return True
 
     def cancel_all(self, reason: str = "stop") -> None:
@@ -220,6 +242,11 @@ class Engine:
     async def run_on_device(self, function: Callable[..., Any], *args: Any) -> Any:
         """Runs a model call on the device's executor (as every model call does)."""
         return await asyncio.get_running_loop().run_in_executor(self._device, function, *args)
+
+    async def run_on_ear(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Runs speech recognition on its own thread, beside the device's model calls: a user talking
+        over an answer is heard while the answer is still being made (it is held meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(self._ear, function, *args)
 
     async def run_on_voice(self, function: Callable[..., Any], *args: Any) -> Any:
         """Runs speech synthesis on the voice thread, the one spoken answers use: one thread, so what
@@ -342,6 +369,8 @@ class Engine:
 
         def between_steps() -> bool:  # the first spoken piece's synthesis goes first (few cores)
             job.model_may_run.wait(VOICE_FIRST_S)
+            if not job.not_held.wait(HOLD_MAX_S):
+                log.warning("turn %s was held %g s: going on", turn_id, HOLD_MAX_S)
             return job.stop.is_set()
 
         try:

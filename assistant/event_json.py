@@ -8,6 +8,7 @@ from models import MIME
 
 from .frames import (
     Accepted,
+    BargeIn,
     DecoderProgress,
     ErrorEvent,
     FinalText,
@@ -33,6 +34,8 @@ def event_to_json(frame: Frame) -> dict[str, Any] | None:
             return {"type": "source", "source": source, "state": state, "detail": detail}
         case SpeechStarted(at=at):
             return {"type": "speech_started", "at": round(at, 3)}
+        case BargeIn(state=state, turn_id=turn_id, reason=reason):
+            return {"type": "barge_in", "state": state, "id": turn_id, **({"reason": reason} if reason else {})}
         case Utterance(start=start, end=end, audio=audio):
             return {"type": "utterance", "start": round(start, 3), "end": round(end, 3), "seconds": audio.seconds}
         case Transcript(text=text):

@@ -83,9 +83,27 @@ class LikelyTurn(Frame):
 
 @dataclass(frozen=True)
 class SpeechStarted(Frame):
-    """The VAD heard the user start talking (barge-in cancels an answer on this)."""
+    """The VAD heard the user start talking (an answer's voice pauses on this: a barge-in, maybe)."""
 
     at: float  # seconds of the source's timeline
+
+
+@dataclass(frozen=True)
+class NotATurn(Frame):
+    """What the VAD heard made no turn: too short, no words, the assistant's own voice, or
+    transcription failed. An answer's voice paused for it goes on."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class BargeIn(Frame):
+    """Someone may be talking over an answer. `heard`: its voice pauses; `confirmed` (their words
+    made a turn): it stops for good; `dismissed` (they made none: a cough, its own echo): it goes on."""
+
+    state: str  # heard | confirmed | dismissed
+    turn_id: str | None = None  # the answer talked over
+    reason: str = ""
 
 
 @dataclass(frozen=True)

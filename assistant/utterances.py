@@ -1,7 +1,7 @@
 """Cuts the microphone stream into utterances with Silero VAD (hysteresis on the speech probability).
 
-A processor: AudioChunk frames in, SpeechStarted and Utterance frames out; PushToTalk holds a turn
-open whatever the VAD hears; EndOfStream sends the utterance in progress.
+A processor: AudioChunk frames in, SpeechStarted and Utterance (or NotATurn, too short) frames
+out; PushToTalk holds a turn open whatever the VAD hears; EndOfStream sends the utterance in progress.
 
 Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
 `stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
@@ -18,7 +18,7 @@ import numpy as np
 
 from models import AudioData, StreamingVad
 
-from .frames import AudioChunk, EndOfStream, Frame, PushToTalk, SpeechPaused, SpeechStarted, Utterance
+from .frames import AudioChunk, EndOfStream, Frame, NotATurn, PushToTalk, SpeechPaused, SpeechStarted, Utterance
 from .processor import Processor
 
 
@@ -199,6 +199,8 @@ class UtteranceSegmenter(Processor):
         self._pad.clear()
         if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
+        else:
+            yield NotATurn("too short")
 
     def _flush(self) -> Iterator[Frame]:
         """At the end of the stream: the utterance in progress, if any."""

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from assistant.capture.base import AUDIO_QUEUE_SIZE, CaptureSource, Run, SourceUnavailable, block_samples
+from assistant.device_clock import DeviceClock
 from assistant.frames import AudioChunk
 from models import StreamResampler
 
@@ -103,6 +104,7 @@ class MicrophoneSource(CaptureSource):
         try:
             run.started(f"{self._describe_device()}, {how}, {self.block_ms} ms blocks")
             position = 0
+            clock = DeviceClock(self.rate)
             while not run.stopping:
                 try:
                     data, overflowed = stream.read(stream.blocksize)
@@ -113,8 +115,10 @@ class MicrophoneSource(CaptureSource):
                     self.overflows += 1
                     logger.debug("%s: input overflow (%d so far)", self.name, self.overflows)
                 samples = resampler.feed(data) if resampler else np.array(data[:, 0], dtype=np.float32)
-                # its last sample was heard the stream's input latency ago (the echo canceller aligns on it)
-                heard = time.monotonic() - stream.latency
+                # its last sample was heard the stream's input latency ago at the latest (the echo
+                # canceller aligns on it), its first one right after the block before
+                heard = clock.at(time.monotonic() - stream.latency - len(samples) / self.rate, len(samples),
+                                 broken=bool(overflowed)) + len(samples) / self.rate
                 if len(samples) and not run.emit(AudioChunk(samples, self.rate, position / self.rate, created=heard)):
                     break
                 position += samples.shape[0]

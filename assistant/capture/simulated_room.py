@@ -45,7 +45,8 @@ class EchoPath:
 
 
 class RoomSpeaker:
-    """Plays into the room, sentence after sentence, like `SpeechPlayer`; `stop()` cuts at once."""
+    """Plays into the room, sentence after sentence, like `SpeechPlayer`; `stop()` cuts at once,
+    `pause()` holds what is left until `resume()`."""
 
     def __init__(self, reference: EchoReference | None) -> None:
         self.reference = reference  # None: a room with headphones (nothing reaches the microphone)
@@ -53,9 +54,12 @@ class RoomSpeaker:
         self.played: list[AudioData] = []  # every sentence given to play, for tests
         self.cuts: list[float] = []  # when (time.monotonic) stop() cut the answer short
         self.starts: list[float] = []  # when (time.monotonic) the speaker started sounding after silence
+        self.pauses: list[float] = []  # when (time.monotonic) pause() held a sounding answer
+        self.resumes: list[float] = []  # when (time.monotonic) resume() let a held answer go on
         self._lock = threading.Lock()
         self._queue = np.zeros(0, np.float32)
         self._silent = True
+        self._paused = False
 
     @property
     def available(self) -> bool:
@@ -71,6 +75,23 @@ class RoomSpeaker:
             if len(self._queue):
                 self.cuts.append(time.monotonic())
             self._queue = np.zeros(0, np.float32)
+            self._paused = False
+
+    def pause(self) -> None:
+        with self._lock:
+            if len(self._queue) and not self._paused:
+                self.pauses.append(time.monotonic())
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            if len(self._queue) and self._paused:
+                self.resumes.append(time.monotonic())
+            self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def close(self) -> None:
         self.stop()
@@ -79,7 +100,10 @@ class RoomSpeaker:
         """What the speaker sends into the room for the next `count` samples."""
         with self._lock:
             was_silent = self._silent
-            out, self._queue = self._queue[:count], self._queue[count:]
+            if self._paused:
+                out = np.zeros(0, np.float32)
+            else:
+                out, self._queue = self._queue[:count], self._queue[count:]
             self._silent = len(out) == 0
         if was_silent and len(out):
             self.starts.append(time.monotonic())

@@ -1,5 +1,13 @@
-"""Submits each turn to the engine and pushes its reply events on; when the user starts talking
-over an answer, cancels it (barge-in). A likely turn readies the model while the pause grows.
+"""Submits each turn to the engine and pushes its reply events on. A likely turn readies the model
+while the pause grows.
+
+Barge-in is confirmed before it costs the answer, as LiveKit's agents do with false
+interruptions: when the user may start talking over an answer (SpeechStarted while it is written
+or still sounding), its voice pauses (`BargeIn` heard) and its model is held between steps while
+Whisper hears them; if their words make a turn, the answer is
+cancelled and its voice stops for good (confirmed); if they make none (too short, no words, or the
+assistant's own voice: `NotATurn`), the voice goes on where it paused (dismissed). A residue of
+echo that starts the VAD then costs the answer a pause, not the answer.
 
 A turn whose words are the assistant's own recent speech (its echo, heard and transcribed) is not
 answered: the canceller and the VAD's stricter start while it speaks keep most echo out, and this
@@ -14,8 +22,24 @@ import time
 from collections import deque
 
 from ..engine import Engine, ReplyStream
-from ..frames import EndOfStream, Frame, LikelyTurn, SourceStatus, SpeechOutput, SpeechStarted, Turn, TurnDone
+from ..frames import (
+    BargeIn,
+    DecoderProgress,
+    EndOfStream,
+    Frame,
+    LikelyTurn,
+    MediaOutput,
+    NotATurn,
+    SourceStatus,
+    SpeechOutput,
+    SpeechStarted,
+    TextDelta,
+    Turn,
+    TurnDone,
+)
 from ..processor import Processor
+
+VOICE_SLACK_S = 2.0  # a voice may still sound this long after its audio's length from its first piece
 
 
 class Answerer(Processor):
@@ -26,39 +50,93 @@ class Answerer(Processor):
         self.drain_s = drain_s  # at the end, how long to wait for answers still in flight
         self.answering: str | None = None  # the turn being answered now
         self.barge_ins: list[float] = []  # ms from the VAD hearing speech start to the answer's end
-        self._barge_in_at: float | None = None
+        self.dismissed = 0  # barge-ins heard that made no turn: the voice went on
         self._replies: set[asyncio.Task[None]] = set()
         self._spoken: deque[tuple[float, list[str]]] = deque(maxlen=16)  # (when, words) of recent speech
         self.echoes = 0  # turns not answered because they were the assistant's own voice
+        self._last_answer: str | None = None  # the turn answered last (its voice may still sound)
+        self._under_way: str | None = None  # the last turn whose answer has begun (said something)
+        self._voice_until = 0.0  # until about then (time.monotonic) the answers' voice sounds
+        self._open = 0  # speech heard whose outcome (a turn, or none) is not known yet
+        self._heard_at: float | None = None  # when the voice paused for a possible barge-in
+        self._talked_over: str | None = None  # ... the answer it paused
+        self._cancelled_at: dict[str, float] = {}  # answers cancelled by a barge-in: when it was heard
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, EndOfStream) and self._replies:
             await asyncio.wait(self._replies, timeout=self.drain_s)
         await self.push(frame)
-        if isinstance(frame, SpeechStarted) and self.barge_in and self.answering:
-            self._barge_in_at = time.monotonic()
-            self.engine.cancel(self.answering, "barge-in")
+        if isinstance(frame, SpeechStarted):
+            await self._heard()
+        elif isinstance(frame, NotATurn):
+            await self._no_turn(frame.reason)
         elif isinstance(frame, LikelyTurn) and frame.turn is not None and not self.answering:
             if not self._is_echo(frame.text):
                 self.engine.prepare(frame.turn)
         elif isinstance(frame, Turn) and self._is_echo(frame.transcript):
             self.echoes += 1
             await self.push(SourceStatus("echo", "ignored", f"heard its own voice: {frame.transcript!r}"))
+            await self._no_turn("its own voice")
         elif isinstance(frame, Turn):
-            self.answering = frame.id
+            self._open = max(0, self._open - 1)
+            await self._confirm()
+            self.answering = self._last_answer = frame.id
             task = asyncio.create_task(self._forward(self.engine.submit(frame)))
             self._replies.add(task)
             task.add_done_callback(self._replies.discard)
 
+    async def _heard(self) -> None:
+        """The user may be talking over the answer: its voice pauses until their words decide."""
+        self._open += 1
+        now = time.monotonic()
+        # an answer that has not said anything yet (the models still loading, another turn first) is
+        # not talked over: what the user says then is a turn of its own, after it
+        running = self.answering if self.answering is not None and self.answering == self._under_way else None
+        if self.barge_in and self._heard_at is None and (running or now < self._voice_until + VOICE_SLACK_S):
+            self._heard_at, self._talked_over = now, running or self._last_answer
+            if running:
+                self.engine.hold(running)
+            await self.push(BargeIn("heard", self._talked_over))
+
+    async def _confirm(self) -> None:
+        """A turn was made: what it talked over stops for good."""
+        if self._heard_at is None:
+            return
+        heard_at, talked_over = self._heard_at, self._talked_over
+        self._heard_at = self._talked_over = None
+        self._voice_until = 0.0
+        await self.push(BargeIn("confirmed", talked_over))
+        if talked_over is not None and self.engine.cancel(talked_over, "barge-in"):
+            self._cancelled_at[talked_over] = heard_at
+        else:  # it was written already, and sounding: its end is now
+            self.barge_ins.append(round((time.monotonic() - heard_at) * 1000, 1))
+
+    async def _no_turn(self, reason: str) -> None:
+        """Speech heard made no turn: once nothing heard is left undecided, the voice goes on."""
+        self._open = max(0, self._open - 1)
+        if self._open or self._heard_at is None:
+            return
+        self._voice_until += time.monotonic() - self._heard_at  # it sounds for as long again as it was paused
+        talked_over, self._heard_at, self._talked_over = self._talked_over, None, None
+        self.dismissed += 1
+        if talked_over is not None:
+            self.engine.hold(talked_over, False)
+        await self.push(BargeIn("dismissed", talked_over, reason))
+
     async def _forward(self, stream: ReplyStream) -> None:
         async for event in stream:
+            if isinstance(event, (TextDelta, SpeechOutput, MediaOutput, DecoderProgress)):
+                self._under_way = event.turn_id
             if isinstance(event, TurnDone):
-                if event.status == "interrupted" and self._barge_in_at is not None:
-                    self.barge_ins.append(round((time.monotonic() - self._barge_in_at) * 1000, 1))
+                heard_at = self._cancelled_at.pop(event.turn_id, None)
+                if event.status == "interrupted" and heard_at is not None:
+                    self.barge_ins.append(round((time.monotonic() - heard_at) * 1000, 1))
                 if self.answering == event.turn_id:
                     self.answering = None
             elif isinstance(event, SpeechOutput):
-                self._spoken.append((time.monotonic(), _words(event.text)))
+                now = time.monotonic()
+                self._spoken.append((now, _words(event.text)))
+                self._voice_until = max(self._voice_until, now) + event.audio.seconds
             await self.push(event)
 
     def _is_echo(self, transcript: str, within_s: float = 20.0) -> bool:

@@ -24,7 +24,7 @@ import re
 from models import AudioData
 
 from ..engine import Engine
-from ..frames import EndOfStream, Frame, LikelyTurn, SourceStatus, SpeechPaused, Transcript, Utterance
+from ..frames import EndOfStream, Frame, LikelyTurn, NotATurn, SourceStatus, SpeechPaused, Transcript, Utterance
 from ..processor import Processor
 from ..utterances import UtteranceSegmenter
 
@@ -74,6 +74,7 @@ class Transcriber(Processor):
         at_pause = self._paused.pop(utterance.pause, None) if utterance.pause else None
         text = await at_pause if at_pause is not None else await self._words(utterance.audio)
         if text is None:
+            await self.push(NotATurn("transcription failed"))
             return
         if before is not None:
             await asyncio.gather(before, return_exceptions=True)
@@ -82,7 +83,7 @@ class Transcriber(Processor):
     async def _words(self, audio: AudioData) -> str | None:
         """What Whisper hears in `audio`; None, and a status, when it fails (the session goes on)."""
         try:
-            return await self.engine.run_on_device(self.engine.model.transcribe, audio)
+            return await self.engine.run_on_ear(self.engine.model.transcribe, audio)
         except Exception as error:
             log.exception("transcription failed")
             await self.push(SourceStatus("transcriber", "error", f"{type(error).__name__}: {error}"))

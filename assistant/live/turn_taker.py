@@ -1,10 +1,11 @@
-"""Makes a turn of what the user said, with what the camera saw while they said it."""
+"""Makes a turn of what the user said, with what the camera saw while they said it; words heard
+that are no words make none (NotATurn)."""
 
 from __future__ import annotations
 
 from models import InputMedia
 
-from ..frames import Frame, LikelyTurn, Transcript, Turn
+from ..frames import Frame, LikelyTurn, NotATurn, Transcript, Turn
 from ..processor import Processor
 from ..video_window import VideoWindow
 
@@ -21,7 +22,9 @@ class TurnTaker(Processor):
             seen = self.window.snapshot()
             frame = LikelyTurn(frame.text, self._turn(frame.text, seen, frame.created))
         await self.push(frame)
-        if isinstance(frame, Transcript) and frame.text.strip():
+        if isinstance(frame, Transcript) and not frame.text.strip():
+            await self.push(NotATurn("no words"))
+        elif isinstance(frame, Transcript):
             await self.window.settle()
             seen = self.window.snapshot()
             ended = frame.utterance.created if frame.utterance is not None else frame.created

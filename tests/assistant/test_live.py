@@ -7,7 +7,7 @@ import pytest
 
 from assistant.capture import AudioFileSource, VideoFileSource
 from assistant.engine import Engine
-from assistant.frames import FinalText, Interruption, Transcript, Turn, TurnDone
+from assistant.frames import BargeIn, FinalText, Interruption, Transcript, Turn, TurnDone
 from assistant.history import History
 from assistant.live import LiveConfig, LiveSession
 from models import AnyToAnyModel, EncodedVideo
@@ -36,7 +36,7 @@ async def test_a_spoken_question_with_the_camera_on_gets_a_reply(tiny_saved_prof
 
 
 async def test_talking_over_an_answer_cancels_it(tiny_saved_profile: Path, tmp_path: Path):
-    profile = slow_video_profile(tiny_saved_profile, steps=80)
+    profile = slow_video_profile(tiny_saved_profile, steps=400)
     mic = AudioFileSource(make_speech(tmp_path / "mic.wav", [0.3, "Make a video of a red square.", 1.3,
                                                              "Stop, show me a blue circle.", 1.5]))
     history = History(tmp_path / "data")
@@ -52,6 +52,9 @@ async def test_talking_over_an_answer_cancels_it(tiny_saved_profile: Path, tmp_p
     assert next(e for e in events if isinstance(e, TurnDone) and e.turn_id == turns[1].id).status == "done"
     assert [t.status for t in history.turns(conversation)] == ["interrupted", "done"]
     assert len(session.barge_ins) == 1
+    # heard, the answer's voice paused; the words made a turn, so it stopped for good
+    assert [(e.state, e.turn_id) for e in events if isinstance(e, BargeIn)] == [("heard", turns[0].id),
+                                                                               ("confirmed", turns[0].id)]
     history.close()
 
 
