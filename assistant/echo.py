@@ -19,6 +19,7 @@ assistant speaks the microphone is muted, so it cannot interrupt itself, and it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -37,11 +38,16 @@ RATE = 16000
 FRAME = RATE // 100  # AEC3 works on 10 ms frames
 SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
 SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
-# a sound card's reference is fed this far ahead of its microphone: where the device's reported
-# latencies are off (measured: a PulseAudio loop's echo arrived 49 ms before they said), the echo
-# still follows its reference, and AEC3 finds the delay itself (checked up to 450 ms). The player
-# sets it, no further than it has written ahead (its buffer and a microphone block).
+# a sound card's reference is fed this far ahead of its microphone: where the device's stated
+# times are off (a PulseAudio loop's echo came 90-100 ms before the card said it sounds, against
+# the microphone's stated latency), the echo still follows its reference, and AEC3 finds the delay
+# itself (checked up to 450 ms). That is further than the card pulls ahead of the microphone (it
+# pulls 40 ms ahead of sounding): a chunk waits for its reference to be known (`wait_for`), else
+# the canceller would see silence where the speaker played (4.5% of the frames, at 150 ms without
+# waiting; at 100 ms none, but the echo then followed its reference by 0-10 ms). The player sets it.
 DEVICE_LEAD_S = 0.15
+MAX_WAIT_S = 0.06  # the longest a microphone chunk waits for its reference to be known
+PULL_STALE_S = 0.1  # a card that has not pulled for this long is not playing
 ECHO_FLOOR = 1e-4  # a frame's mean square above this (-40 dBFS) has echo to measure, not just noise
 
 
@@ -58,6 +64,7 @@ class EchoReference:
         self.clock = clock
         self._lock = threading.Lock()
         self._played: deque[tuple[float, np.ndarray]] = deque()  # (when it started playing, samples)
+        self._pulled_until = self._pulled_at = -float("inf")  # how far the card has taken it, and when it said so
 
     def add(self, samples: np.ndarray, at: float | None = None) -> None:
         """The speaker plays `samples` from `at` (now, by default): the player calls it as it writes."""
@@ -67,15 +74,18 @@ class EchoReference:
             while self._played and self._played[0][0] < at - self.max_seconds:
                 self._played.popleft()
 
-    def cut(self) -> None:
-        """The speaker dropped what it had buffered (barge-in): nothing after now will sound."""
-        now = self.clock()
-        with self._lock:
-            kept = deque()
-            for started, samples in self._played:
-                if started < now:
-                    kept.append((started, samples[:max(0, round((now - started) * RATE))]))
-            self._played = kept
+    def pulled(self, until: float) -> None:
+        """The sound card has taken everything that sounds before `until` (silence included): the
+        player calls it from every callback, so the canceller knows how far the reference is known."""
+        self._pulled_until = until
+        self._pulled_at = self.clock()
+
+    def wait_for(self, until: float) -> float:
+        """Seconds to wait before the reference is known up to `until`: 0 where it already is, or
+        where no card is pulling it now (a simulated room adds it as it plays)."""
+        if self.clock() - self._pulled_at > PULL_STALE_S:
+            return 0.0
+        return min(MAX_WAIT_S, max(0.0, until - self._pulled_until))
 
     def take(self, count: int, at: float) -> np.ndarray:
         """The `count` samples that played from `at` on (silence where nothing did)."""
@@ -130,6 +140,8 @@ class EchoCanceller(Processor):
             raise ValueError(f"echo cancellation needs {RATE} Hz audio, got {frame.rate} Hz")
         far_end = self.reference.active
         recorded = frame.created - len(frame.samples) / RATE  # a chunk is made once its last sample is in
+        if far_end and (wait := self.reference.wait_for(frame.created + self.reference.lead_s)):
+            await asyncio.sleep(wait)  # the card has not taken what will sound as its echo yet
         louder = 0  # frames of this chunk louder than the echo alone
         if self._apm is not None:
             try:

@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 # the output stream stays open this long without a sentence: opening one costs a PulseAudio loop
 # most of a second before it sounds, and a conversation's next answer usually comes within this
 _IDLE_S = 30.0
-# by the time the canceller has a microphone block, the card has pulled at least its buffer and
-# this block ahead: how far ahead the reference can be taken (assistant/echo.py DEVICE_LEAD_S)
-_MIC_BLOCK_S = 0.032
 
 
 @dataclass
@@ -179,6 +176,8 @@ class SpeechPlayer:
                     self._wake.notify()
             if filled:
                 self._last_sound = now
+        if self.reference is not None:  # after what it took is in the reference
+            self.reference.pulled(sounds_at + frames / self._rate)
 
     def _close(self, stream: Any) -> None:
         if stream is None:
