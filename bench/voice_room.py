@@ -1,13 +1,15 @@
 """Issue 25 figures: a voice session in a simulated room with the speakers on (`local`, 2 cores).
 
 - `room`: spoken questions (espeak-ng) in one live session whose spoken answers come back into the
-  microphone through an echo path: self-interruptions, turns made of its own voice, the echo
+  microphone through an echo path: self-interruptions (an answer stopped, or cancelled, with nobody
+  talking over it), pauses of its voice that its words then dismissed, turns made of its own voice, the echo
   removed (dB, after the first second of each answer), and the latency from the user's last word
   (the end of the speech in the clip) to the first text and to the first sound of the answer.
 - `barge_in`: in a session that has answered one question already, a second voice talks over a long
-  answer (a different request and espeak-ng voice each trial): detected or not, how long until the
-  voice stopped, and that voice's word error rate with the echo present against the same clips alone
-  (mean over the trials; a request not heard at all counts 1.0).
+  answer (a different request and espeak-ng voice each trial): detected (the answer stopped for
+  good) or not, how long until the voice went silent (it pauses when the VAD hears the talker) and
+  until their words confirmed it, and that voice's word error rate with the echo present against
+  the same clips alone (mean over the trials; a request not heard at all counts 1.0).
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
@@ -29,7 +31,7 @@ import numpy as np
 from assistant.capture.simulated_room import EchoPath, SimulatedRoom
 from assistant.echo import EchoCanceller
 from assistant.engine import Engine
-from assistant.frames import SpeechOutput, TextDelta, Transcript, Turn, TurnDone
+from assistant.frames import BargeIn, SpeechOutput, TextDelta, Transcript, Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
 from bench.speech_set import speak, wer
@@ -86,7 +88,13 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     own_voice = [t.text for t in turns if min((wer(a, t.text) for a in answers), default=1.0)
                  < min(0.5, *(wer(q, t.text) for q in questions))]
     interrupted = [f for _, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
-    return {"questions": count, "turns": len(turns), "self_interruptions": len(interrupted),
+    stopped = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "confirmed"]
+    paused = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
+    # an answer cancelled while written, or its voice stopped for good once written (a question
+    # that came while an answer still sounded would count here too: GAP_S leaves room for the answers)
+    cut_short = {f.turn_id for f in interrupted} | {f.turn_id for f in stopped}
+    return {"questions": count, "turns": len(turns), "self_interruptions": len(cut_short),
+            "voice_paused_then_resumed": len(paused),
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
             "echo_turns_dropped": session.answerer.echoes,
             "echo_removed_db": _echo_removed(canceller.levels, [(origin + at, origin + at + clip.seconds)
@@ -116,7 +124,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
     """Each trial is a session that has answered one question already (its canceller has heard the
     room); then a long answer, and 1.5 s into it a second voice talks over it."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
-    detected, latencies, settled = 0, [], 0
+    detected, latencies, confirm, settled = 0, [], [], 0
     alone, errors, heard_over = [], [], []
     for trial in range(trials):
         said = OVERS[trial % len(OVERS)]
@@ -141,16 +149,21 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                     settled += canceller.settled
                 elif isinstance(frame, Transcript) and spoke_at:
                     heard.append(frame.text)
-        cuts = [c for c in the_room.speaker.cuts if spoke_at and c > spoke_at[0]]
+        # the voice pauses when the VAD hears the talker, and stops for good once their words make a turn
+        speaker = the_room.speaker
+        cuts = [c for c in speaker.cuts if spoke_at and c > spoke_at[0]]
         if cuts:
             detected += 1
-            latencies.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
+            silenced = min(t for t in speaker.pauses + cuts if t > spoke_at[0])
+            latencies.append(round((silenced - spoke_at[0]) * 1000, 1))
+            confirm.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
         best = min(heard, key=lambda text: wer(said, text), default="")
         errors.append(wer(said, best))  # nothing heard: 1.0
         heard_over.append({"said": said, "heard": best})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
             "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),
+            "confirmed_after_ms": confirm, "confirmed_after_ms_median": _median(confirm),
             "wer_alone": None if without is None else round(without, 3),
             "wer_with_echo": None if with_echo is None else round(with_echo, 3),
             "wer_ratio": None if with_echo is None or not without else round(with_echo / without, 2),

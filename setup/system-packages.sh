@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the app and its tests need, when missing.
+# Installs the Debian packages the app needs, when missing; with --tests, its tests' too.
 # As root it runs apt-get; otherwise it prints the exact apt line to run.
 set -euo pipefail
 packages=(
@@ -12,6 +12,14 @@ packages=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-render-util0
   libxcb-image0 libxcb-shape0 libxcb-randr0
 )
+if [ "${1:-}" = "--tests" ]; then
+  # a private PulseAudio server gives the speaker and microphone tests a real sound card loop
+  # (tests/pulse_room.py). Not where PipeWire serves PulseAudio's clients: apt would swap the
+  # desktop's sound server, and those tests skip without it.
+  if ! dpkg-query -W -f='${Status}' pipewire-pulse 2>/dev/null | grep -q "install ok installed"; then
+    packages+=(pulseaudio libasound2-plugins)
+  fi
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
