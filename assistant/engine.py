@@ -121,6 +121,7 @@ class _Job:
     model_may_run: threading.Event = field(default_factory=_set_event)
     # cleared while someone may be talking over the answer (`hold`): the model waits between steps
     not_held: threading.Event = field(default_factory=_set_event)
+    stopped: asyncio.Future[float] | None = None  # a hold's: when the model stopped (time.monotonic)
 
 
 class Engine:
@@ -197,17 +198,20 @@ class Engine:
         job.not_held.set()
         return True
 
-    def hold(self, turn_id: str, held: bool = True) -> bool:
-        """Holds a running turn's model between its steps (someone may be talking over it: their
-        words get the cores, and nothing more is written until they decide), or lets it go on."""
+    def hold(self, turn_id: str, held: bool = True) -> asyncio.Future[float] | None:
+        """Holds a turn's model between its steps (someone may be talking over it: their words get
+        the cores, and nothing more is written until they decide), or lets it go on. Holding gives
+        a future of when the model stopped (at its next step, or its end); None for no such turn."""
         job = self._jobs.get(turn_id)
         if job is None:
-            return False
-        if held:
-            job.not_held.clear()
-        else:
+            return None
+        if not held:
             job.not_held.set()
-        return True
+            return None
+        job.not_held.clear()
+        if job.stopped is None or job.stopped.done():
+            job.stopped = asyncio.get_running_loop().create_future()
+        return job.stopped
 
     def cancel_all(self, reason: str = "stop") -> None:
         for turn_id in list(self._jobs):
@@ -369,6 +373,8 @@ class Engine:
 
         def between_steps() -> bool:  # the first spoken piece's synthesis goes first (few cores)
             job.model_may_run.wait(VOICE_FIRST_S)
+            if not job.not_held.is_set():
+                self._stopped(job)
             if not job.not_held.wait(HOLD_MAX_S):
                 log.warning("turn %s was held %g s: going on", turn_id, HOLD_MAX_S)
             return job.stop.is_set()
@@ -386,8 +392,15 @@ class Engine:
                                                            caption=event.caption))
         finally:
             job.model_ms += (time.perf_counter() - started) * 1000
+            self._stopped(job)
 
     # delivery (on the event loop) -------------------------------------------------------------
+
+    def _stopped(self, job: _Job) -> None:
+        """A held turn's model has stopped (between steps, or at its end): its hold's future says when."""
+        stopped, at = job.stopped, time.monotonic()
+        if stopped is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(lambda: stopped.done() or stopped.set_result(at))
 
     def _emit_threadsafe(self, job: _Job, event: ReplyEvent) -> None:
         assert self._loop is not None

@@ -49,6 +49,7 @@ OVERS = ["Stop. What time is it?", "Wait, what is the weather like today?", "Hol
          "Excuse me, how far is the station?", "Actually, what day is it today?", "Stop, set a timer for ten minutes."]
 OVER_VOICES = ["en+f3", "en-us+f2", "en-gb+f4", "en+m3", "en-us+f4"]
 GAP_S = 14.0  # between questions: room for the answer
+ASKED_S = 2.0  # an answer stopped this long after a question ends was stopped by it (its words are heard)
 SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
 
 
@@ -87,14 +88,16 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     # a turn of its own voice: most of its words are something it said, and closer to that than to any question
     own_voice = [t.text for t in turns if min((wer(a, t.text) for a in answers), default=1.0)
                  < min(0.5, *(wer(q, t.text) for q in questions))]
-    interrupted = [f for _, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
-    stopped = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "confirmed"]
-    paused = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
-    # an answer cancelled while written, or its voice stopped for good once written (a question
-    # that came while an answer still sounded would count here too: GAP_S leaves room for the answers)
-    cut_short = {f.turn_id for f in interrupted} | {f.turn_id for f in stopped}
-    return {"questions": count, "turns": len(turns), "self_interruptions": len(cut_short),
-            "voice_paused_then_resumed": len(paused),
+    # an answer cancelled while it was written, or its voice cut once written, with no question
+    # being said (a question that comes while an answer still sounds stops it, rightly)
+    asked = [(origin + at, origin + at + clip.seconds + ASKED_S) for at, clip in schedule]
+    cut_short = [t for t, f in frames if isinstance(f, TurnDone) and f.status == "interrupted"]
+    cut_short += [t for t in the_room.speaker.cuts if not any(abs(t - u) < 0.5 for u in cut_short)]
+    self_interruptions = [t for t in cut_short if not any(start <= t <= end for start, end in asked)]
+    resumed = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
+    return {"questions": count, "turns": len(turns), "self_interruptions": len(self_interruptions),
+            "stopped_by_the_next_question": len(cut_short) - len(self_interruptions),
+            "voice_paused_then_resumed": len(resumed),
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
             "echo_turns_dropped": session.answerer.echoes,
             "echo_removed_db": _echo_removed(canceller.levels, [(origin + at, origin + at + clip.seconds)

@@ -2,12 +2,12 @@
 while the pause grows.
 
 Barge-in is confirmed before it costs the answer, as LiveKit's agents do with false
-interruptions: when the user may start talking over an answer (SpeechStarted while it is written
-or still sounding), its voice pauses (`BargeIn` heard) and its model is held between steps while
-Whisper hears them; if their words make a turn, the answer is
-cancelled and its voice stops for good (confirmed); if they make none (too short, no words, or the
-assistant's own voice: `NotATurn`), the voice goes on where it paused (dismissed). A residue of
-echo that starts the VAD then costs the answer a pause, not the answer.
+interruptions. When the user may start talking over an answer (SpeechStarted once it has said
+something, while it is written or still sounding), its voice pauses (`BargeIn` heard) and its model
+is held between steps while Whisper hears them. If their words make a turn, the answer is cancelled
+and its voice stops for good (confirmed); if they make none (too short, no words, or the
+assistant's own voice: `NotATurn`), it goes on where it paused (dismissed). A residue of echo that
+starts the VAD then costs the answer a pause, not the answer.
 
 A turn whose words are the assistant's own recent speech (its echo, heard and transcribed) is not
 answered: the canceller and the VAD's stricter start while it speaks keep most echo out, and this
@@ -49,7 +49,8 @@ class Answerer(Processor):
         self.barge_in = barge_in
         self.drain_s = drain_s  # at the end, how long to wait for answers still in flight
         self.answering: str | None = None  # the turn being answered now
-        self.barge_ins: list[float] = []  # ms from the VAD hearing speech start to the answer's end
+        # ms from the VAD hearing speech over an answer being made to its model stopping (held between steps)
+        self.barge_ins: list[float] = []
         self.dismissed = 0  # barge-ins heard that made no turn: the voice went on
         self._replies: set[asyncio.Task[None]] = set()
         self._spoken: deque[tuple[float, list[str]]] = deque(maxlen=16)  # (when, words) of recent speech
@@ -60,7 +61,6 @@ class Answerer(Processor):
         self._open = 0  # speech heard whose outcome (a turn, or none) is not known yet
         self._heard_at: float | None = None  # when the voice paused for a possible barge-in
         self._talked_over: str | None = None  # ... the answer it paused
-        self._cancelled_at: dict[str, float] = {}  # answers cancelled by a barge-in: when it was heard
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, EndOfStream) and self._replies:
@@ -94,22 +94,22 @@ class Answerer(Processor):
         running = self.answering if self.answering is not None and self.answering == self._under_way else None
         if self.barge_in and self._heard_at is None and (running or now < self._voice_until + VOICE_SLACK_S):
             self._heard_at, self._talked_over = now, running or self._last_answer
-            if running:
-                self.engine.hold(running)
+            stopped = self.engine.hold(running) if running else None
+            if stopped is not None:
+                stopped.add_done_callback(lambda done: done.cancelled() or self.barge_ins.append(
+                    round((done.result() - now) * 1000, 1)))
             await self.push(BargeIn("heard", self._talked_over))
 
     async def _confirm(self) -> None:
         """A turn was made: what it talked over stops for good."""
         if self._heard_at is None:
             return
-        heard_at, talked_over = self._heard_at, self._talked_over
+        talked_over = self._talked_over
         self._heard_at = self._talked_over = None
         self._voice_until = 0.0
         await self.push(BargeIn("confirmed", talked_over))
-        if talked_over is not None and self.engine.cancel(talked_over, "barge-in"):
-            self._cancelled_at[talked_over] = heard_at
-        else:  # it was written already, and sounding: its end is now
-            self.barge_ins.append(round((time.monotonic() - heard_at) * 1000, 1))
+        if talked_over is not None:
+            self.engine.cancel(talked_over, "barge-in")
 
     async def _no_turn(self, reason: str) -> None:
         """Speech heard made no turn: once nothing heard is left undecided, the voice goes on."""
@@ -128,9 +128,6 @@ class Answerer(Processor):
             if isinstance(event, (TextDelta, SpeechOutput, MediaOutput, DecoderProgress)):
                 self._under_way = event.turn_id
             if isinstance(event, TurnDone):
-                heard_at = self._cancelled_at.pop(event.turn_id, None)
-                if event.status == "interrupted" and heard_at is not None:
-                    self.barge_ins.append(round((time.monotonic() - heard_at) * 1000, 1))
                 if self.answering == event.turn_id:
                     self.answering = None
             elif isinstance(event, SpeechOutput):

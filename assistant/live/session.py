@@ -101,7 +101,7 @@ class LiveSession:
 
     @property
     def barge_ins(self) -> list[float]:
-        """ms from the VAD hearing speech start to the interrupted answer's end, per barge-in."""
+        """ms from the VAD hearing speech over an answer being made to its model stopping, per barge-in."""
         return self.answerer.barge_ins
 
     async def events(self, seconds: float | None = None) -> AsyncIterator[Frame]:
