@@ -74,7 +74,8 @@ async def spoken_latency(model: AnyToAnyModel, folder: Path) -> dict[str, float]
 
 
 async def barge_in(model: AnyToAnyModel, folder: Path) -> dict[str, object]:
-    """Ask for a long answer, talk over it: ms from the VAD hearing speech to the answer's end."""
+    """Ask for a long answer, talk over it: ms from the VAD hearing speech to the answer's model
+    stopping (held between steps; the words that then confirm the barge-in cancel it)."""
     parts = []
     for piece in ["Tell me a long story about a dragon and a knight.", "Stop. What is two plus two?"]:
         clip = folder / "b.wav"
