@@ -133,21 +133,3 @@ def test_a_voice_louder_than_the_rooms_echo_is_told_apart_once_the_echo_return_i
         quiet.update(0.0, 0.05, 0.05)  # nothing plays: nothing to learn, nothing to judge
     assert not quiet.update(0.0, 0.05, 0.05)
 
-
-def test_the_echo_at_its_loudest_is_not_taken_for_a_voice(tmp_path):
-    """Speech is mostly quieter than its loudest moment of the last 400 ms: an echo return learned
-    from the middle of what echo alone measures took the echo's own loud syllables for a voice (a
-    PulseAudio loop interrupted itself on them)."""
-    from assistant.double_talk import LouderThanEcho
-
-    clip = read_audio(make_speech(tmp_path / "said.wav", [0.1, "The way the light dances across a canvas is a "
-                                                                "wonder to behold, and I am glad.", 0.2])).samples
-    played = np.array([np.mean(np.square(clip[i:i + 160])) for i in range(0, len(clip) - 160, 160)])
-    louder = LouderThanEcho()
-    for delay in (0, 8, 20):  # 0, 80, 200 ms from the speaker to the microphone
-        for _ in range(2):  # the first time through, the echo return is learned
-            heard = 0.25 * np.concatenate([np.zeros(delay), played[:len(played) - delay]]) + 1e-7
-            flagged = [louder.update(p, h, h * 1e-3) for p, h in zip(played, heard, strict=True)]
-        assert not any(flagged)
-    peak = float(played.max())
-    assert louder.update(peak, 2 * peak, peak)  # a voice over it, 9 dB above the echo the room returns
