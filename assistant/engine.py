@@ -122,6 +122,7 @@ class _Job:
     # cleared while someone may be talking over the answer (`hold`): the model waits between steps
     not_held: threading.Event = field(default_factory=_set_event)
     stopped: asyncio.Future[float] | None = None  # a hold's: when the model stopped (time.monotonic)
+    made: bool = False  # the model is done with it (its speech may still be synthesised)
 
 
 class Engine:
@@ -211,6 +212,8 @@ class Engine:
         job.not_held.clear()
         if job.stopped is None or job.stopped.done():
             job.stopped = asyncio.get_running_loop().create_future()
+            if job.made:  # nothing left to stop
+                job.stopped.set_result(time.monotonic())
         return job.stopped
 
     def cancel_all(self, reason: str = "stop") -> None:
@@ -392,6 +395,7 @@ class Engine:
                                                            caption=event.caption))
         finally:
             job.model_ms += (time.perf_counter() - started) * 1000
+            job.made = True
             self._stopped(job)
 
     # delivery (on the event loop) -------------------------------------------------------------
@@ -399,7 +403,7 @@ class Engine:
     def _stopped(self, job: _Job) -> None:
         """A held turn's model has stopped (between steps, or at its end): its hold's future says when."""
         stopped, at = job.stopped, time.monotonic()
-        if stopped is not None and self._loop is not None:
+        if stopped is not None and not stopped.done() and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(lambda: stopped.done() or stopped.set_result(at))
 
     def _emit_threadsafe(self, job: _Job, event: ReplyEvent) -> None:
