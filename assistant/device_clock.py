@@ -30,7 +30,3 @@ class DeviceClock:
             at = min(self._next, measured)
         self._next = at + samples / self.rate
         return at
-
-    def reset(self) -> None:
-        """The stream closed: the next block starts the count again."""
-        self._next = None

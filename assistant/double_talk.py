@@ -8,7 +8,7 @@ heard (the canceller removed nearly all of it), the ratio of the microphone's en
 loudest reference energy of the last few hundred milliseconds is the room's echo return; a frame
 `FACTOR` times louder than that return predicts has someone talking over the echo (Geigel's
 double-talk test, with a learned echo return instead of a fixed one). The return is the middle of
-what echo alone has measured (`RETURN_QUANTILE`). Speech is mostly quieter than its loudest moment
+what echo alone has measured (its median). Speech is mostly quieter than its loudest moment
 of the last 400 ms, so the echo at a syllable's peak sits above that (10 dB in a PulseAudio loop)
 and is flagged too. A higher quantile stops that, but then a talker's first syllables wait for the
 canceller to let them through: in the simulated room, the voice stopped after 235-280 ms (median)
@@ -30,7 +30,6 @@ ECHO_ONLY = 0.01  # the canceller left under 1% (-20 dB) of the frame: only echo
 PLAYED_FLOOR = 1e-5  # reference mean square below this: nothing is playing
 HEARD_FLOOR = 1e-4  # microphone mean square below this (-40 dBFS): too quiet to judge
 LEARNED_FRAMES = 50  # echo-only frames before the echo return is trusted
-RETURN_QUANTILE = 50  # percentile of the echo-only returns taken as the room's echo return (above)
 
 
 class LouderThanEcho:
@@ -50,4 +49,4 @@ class LouderThanEcho:
             self._echo_return.append(heard / loudest)
         if len(self._echo_return) < LEARNED_FRAMES:
             return False
-        return heard > FACTOR * float(np.percentile(self._echo_return, RETURN_QUANTILE)) * loudest
+        return heard > FACTOR * float(np.median(self._echo_return)) * loudest

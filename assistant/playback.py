@@ -46,10 +46,11 @@ class SpeechPlayer:
         self.reference = reference  # given what is played as it is played, for the echo canceller
         self.idle_s = idle_s
         self.status = self._probe()
-        self._lock = threading.Lock()  # the sentences and the pause, shared with the card's callback
         self._sentences: deque[_Sentence] = deque()  # to play; the first one is playing
         self._paused = False
-        self._wake = threading.Condition(self._lock)  # a sentence came, or the player closes
+        # guards the sentences and the pause, shared with the card's callback; notified when a
+        # sentence comes or finishes, or the player closes
+        self._wake = threading.Condition()
         self._closing = False
         self._rate = 0  # the open stream's rate
         self._last_sound = 0.0  # when the callback last had samples to play (time.monotonic)
@@ -83,12 +84,12 @@ class SpeechPlayer:
 
     def pause(self) -> None:
         """Stops sounding, keeping what is left to say (someone may be talking over it)."""
-        with self._lock:
+        with self._wake:
             self._paused = True
 
     def resume(self) -> None:
         """Goes on where `pause` left off."""
-        with self._lock:
+        with self._wake:
             self._paused = False
 
     @property
@@ -98,7 +99,7 @@ class SpeechPlayer:
     def stop(self) -> None:
         """Drops what is left to say (barge-in, stop); the card's own buffer, a few tens of
         milliseconds, still sounds. A paused player plays the next sentence given."""
-        with self._lock:
+        with self._wake:
             self._sentences.clear()
             self._paused = False
 
@@ -143,7 +144,7 @@ class SpeechPlayer:
             stream.start()
         except Exception:
             log.exception("could not open the speaker: this answer is not played")
-            with self._lock:
+            with self._wake:
                 self._sentences.clear()
             return None
         if self.reference is not None:  # a sound card's true latencies are not quite what it says
