@@ -166,9 +166,10 @@ class SignalLLM:
         is guaranteed. The conversation's earlier turns come from the kept cache (`conversation`):
         only what is new is prefilled."""
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        cache, start = self.conversation.take(prompt.ids)
+        cache, start, logits = self.conversation.take(prompt.ids)
         fed = list(prompt.ids)  # what the cache holds, in order
-        logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
+        if logits is None:
+            logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
         try:
             yield from self._generate(cache, fed, logits, allowed, forced, max_new_tokens, temperature,
                                       repetition_penalty, should_stop, generator)
@@ -179,13 +180,12 @@ class SignalLLM:
 
     @torch.inference_mode()
     def prefill(self, prompt: Prompt) -> None:
-        """Runs all of `prompt` but its last position into the conversation's kept cache: a turn
-        with this prompt then runs one position before its first token."""
-        cache, start = self.conversation.take(prompt.ids)
-        end = len(prompt.ids) - 1
-        if start < end:
-            self._forward(cache, inputs_embeds=prompt.embeds[:, start:end])
-        self.conversation.keep(cache, prompt.ids[:end])
+        """Runs `prompt` into the conversation's kept cache, its last logits kept with it: a turn with
+        this prompt then chooses its first token at once."""
+        cache, start, logits = self.conversation.take(prompt.ids)
+        if logits is None:
+            logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
+        self.conversation.keep(cache, prompt.ids, logits)
 
     def _generate(self, cache: DynamicCache, fed: list[int | None], logits: torch.Tensor, allowed: set[Modality],
                   forced: set[Modality], max_new_tokens: int, temperature: float, repetition_penalty: float,

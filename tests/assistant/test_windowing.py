@@ -70,24 +70,30 @@ def test_sentences_come_out_as_soon_as_they_end():
 def test_the_first_sentence_goes_as_soon_as_its_last_word_has_its_mark():
     assert SentenceSplitter().feed("The capital of France is Paris.") == ["The capital of France is Paris."]
     assert SentenceSplitter().feed("Well, the capital of France,") == ["Well, the capital of France,"]
-    for unfinished in ("The answer is 3.", "It costs 1,", "Ask the shop on Baker St.", "Written by J.", "Ask Dr."):
+    for unfinished in ("The answer is 3.", "It costs 1,", "Ask at Baker St.", "Written by J.", "Ask Dr."):
         assert SentenceSplitter().feed(unfinished) == []  # the mark may not end it: wait for the next word
     later = SentenceSplitter()
     assert later.feed("The capital of France is Paris. It is a large city.") == ["The capital of France is Paris."]
     assert later.flush() == "It is a large city."  # only the first piece goes early; later ones wait as before
 
 
-def test_a_long_first_sentence_is_spoken_up_to_its_next_clause():
+def test_a_first_sentence_is_spoken_up_to_its_first_phrase_break():
     splitter = SentenceSplitter()
     out = []
-    for piece in ["A very long week is a mathematical concept", " that", " goes beyond", " the usual notion",
-                  " of weeks that we use. It"]:
+    for piece in "The| capital| of| France| is| Paris|.| It| is| a| large| city|.".split("|"):
         out += splitter.feed(piece)
-    assert out == ["A very long week is a mathematical concept",
-                   "that goes beyond the usual notion of weeks that we use."]
-    assert SentenceSplitter().feed("A very long week is a mathematical concept tha") == []  # "that" or "thatch"?
-    assert SentenceSplitter().feed("I think that we can go there ") == []  # too few words before "that"
-    assert SentenceSplitter().feed("The red and the blue and the green ") == []  # "and" joins words, not only clauses
+    # the break is taken as soon as "is" begins; later pieces wait for their sentence's end
+    assert out == ["The capital of France", "is Paris."]
+    assert splitter.flush() == "It is a large city."
+    assert SentenceSplitter().feed("Bees make honey from") == ["Bees make honey"]
+    assert SentenceSplitter().feed("Bees make honey from the nectar.") == ["Bees make honey from the nectar."]
+    assert SentenceSplitter().feed("The answer is") == []  # too few words before "is"
+    assert SentenceSplitter().feed("The red and the blue") == []  # "and", "the" lean on what follows them
+    assert SentenceSplitter().feed("The red and the blue and") == ["The red and the blue"]
+    assert SentenceSplitter().feed("I think that we can") == []  # "we" leans on "can": no break between them
+    # past `first_words` words without a phrase break, the next word after a content word starts a new piece
+    assert SentenceSplitter(first_words=4).feed("Dragons breathe fire daily nowadays") == [
+        "Dragons breathe fire daily"]
 
 
 @pytest.mark.asyncio

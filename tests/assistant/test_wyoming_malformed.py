@@ -76,7 +76,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("100 kB to speak", frame(Synthesize(text="a" * 100_000).event()), "too_large"),
     ("a 100 kB question", frame(Transcript(text="why " * 25_000).event()), "too_large"),
     ("a 100 kB stream", frame(SynthesizeStart().event())
-     + b"".join(frame(SynthesizeChunk(text="word " * 1000).event()) for _ in range(20)), "too_large"),
+     + b"".join(frame(SynthesizeChunk(text="w" * 5000).event()) for _ in range(20)), "too_large"),
     ("text not a string", frame(Event("synthesize", {"text": 5})), "bad_event"),
     ("question without text", frame(Event("transcript", {})), "bad_event"),
     ("context not an object", frame(Event("transcript", {"text": "hi", "context": "x"})), "bad_event"),

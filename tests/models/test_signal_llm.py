@@ -103,7 +103,7 @@ def test_a_turn_reuses_the_conversations_cache_and_answers_exactly_as_without_it
     assert prefilled[1] == len(ids) and prefilled[0] < len(ids) // 2  # the earlier turns came from the cache
 
 
-def test_a_prefilled_prompt_leaves_one_position_for_its_turn_and_the_same_answer(llm: SignalLLM,
+def test_a_prefilled_prompt_leaves_nothing_to_run_before_its_turns_first_token(llm: SignalLLM,
                                                                                  monkeypatch: pytest.MonkeyPatch):
     torch.manual_seed(0)
     history = [{"role": "user", "content": "hello there, how are you"}, {"role": "assistant", "content": "fine"}]
@@ -113,17 +113,17 @@ def test_a_prefilled_prompt_leaves_one_position_for_its_turn_and_the_same_answer
     prefilled = count_prompt_runs(llm, monkeypatch)
     prompt = llm.prompt_embeddings(messages, [])
     llm.prefill(prompt)  # the words are known before the turn is certain
-    assert prefilled == [len(prompt.ids) - 1]
+    assert prefilled == [len(prompt.ids)]
     readied, _ = _conversation_turn(llm, history, "one more thing")
-    assert prefilled == [len(prompt.ids) - 1, 1] and readied == fresh
+    assert prefilled == [len(prompt.ids)] and readied == fresh  # its first token came from the kept logits
     llm.prefill(llm.prompt_embeddings([*history, {"role": "user", "content": "something else entirely"}], []))
     assert prefilled[-1] < len(prompt.ids) // 2 + 8  # a different guess reuses the conversation so far
 
 
 def test_a_conversation_that_shares_nothing_prefills_in_full(llm: SignalLLM):
     _conversation_turn(llm, [], "hello there")
-    cache, start = llm.conversation.take([999, 998, 997] + [1] * 20)
-    assert start == 0 and cache.get_seq_length() == 0
+    cache, start, logits = llm.conversation.take([999, 998, 997] + [1] * 20)
+    assert start == 0 and cache.get_seq_length() == 0 and logits is None
 
 
 def test_each_piece_of_text_comes_out_before_the_next_step_runs(llm: SignalLLM, monkeypatch: pytest.MonkeyPatch):
