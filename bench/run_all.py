@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 BENCHMARKS = ("bench.model_core", "bench.live_engine", "bench.desktop_app", "bench.mqtt_bridge", "bench.training",
-              "bench.perception", "bench.event_loop", "bench.asr_window", "bench.voice_room", "bench.wyoming")
+              "bench.perception", "bench.event_loop", "bench.asr_window", "bench.voice_room", "bench.double_talk",
+              "bench.wyoming")
 
 
 def main() -> int:
