@@ -3,8 +3,9 @@
 - `room`: spoken questions (espeak-ng) in one live session whose spoken answers come back into the
   microphone through an echo path: self-interruptions (an answer stopped, or cancelled, with nobody
   talking over it), pauses of its voice that its words then dismissed, turns made of its own voice, the echo
-  removed (dB, after the first second of each answer), and the latency from the user's last word
-  (the end of the speech in the clip) to the first text and to the first sound of the answer.
+  removed (dB, after the first second of each answer), the latency from the user's last word
+  (the end of the speech in the clip) to the first text and to the first sound of the answer, and
+  the gaps in the voice (it fell silent mid-answer because its next piece was not ready).
 - `barge_in`: in a session that has answered one question already, a second voice talks over a long
   answer (a different request and espeak-ng voice each trial): detected (the answer stopped for
   good) or not, how long until the voice went silent (it pauses when the VAD hears the talker) and
@@ -48,6 +49,9 @@ OVERS = ["Stop. What time is it?", "Wait, what is the weather like today?", "Hol
          "Sorry, can you play some music?", "No, tell me about the moon instead.",
          "Excuse me, how far is the station?", "Actually, what day is it today?", "Stop, set a timer for ten minutes."]
 OVER_VOICES = ["en+f3", "en-us+f2", "en-gb+f4", "en+m3", "en-us+f4"]
+# how long after the answer's first sound the second voice starts, trial by trial: a barge-in comes at
+# any moment of an answer (between its first pieces, over a long sentence), not at one
+TALK_OVER_S = [1.5, 1.0, 2.5, 2.0, 3.0, 1.25, 2.25, 1.75, 2.75, 3.25, 1.15]
 GAP_S = 14.0  # between questions: room for the answer
 ASKED_S = 2.0  # an answer stopped this long after a question ends was stopped by it (its words are heard)
 SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
@@ -74,7 +78,7 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
     origin = the_room.started_at or 0.0
     last_words = [origin + at + voiced_end(clip) for at, clip in schedule]
-    to_text, to_sound = [], []
+    to_text, to_sound, gaps = [], [], 0
     for index, said in enumerate(last_words):
         ends = last_words[index + 1] if index + 1 < len(last_words) else float("inf")
         text = [t for t, f in frames if isinstance(f, TextDelta) and said < t < ends]
@@ -83,6 +87,8 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
             to_text.append(round((text[0] - said) * 1000, 1))
         if sound:
             to_sound.append(round((sound[0] - said) * 1000, 1))
+        resumed_here = [t for t in the_room.speaker.resumes if said < t < ends]  # a pause is no gap
+        gaps += max(0, len(sound) - 1 - len(resumed_here))  # it fell silent mid-answer: its next piece was late
     turns = [f for _, f in frames if isinstance(f, Turn)]
     answers = [f.text for _, f in frames if isinstance(f, SpeechOutput)]
     # a turn of its own voice: most of its words are something it said, and closer to that than to any question
@@ -97,7 +103,7 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     resumed = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
     return {"questions": count, "turns": len(turns), "self_interruptions": len(self_interruptions),
             "stopped_by_the_next_question": len(cut_short) - len(self_interruptions),
-            "voice_paused_then_resumed": len(resumed),
+            "voice_paused_then_resumed": len(resumed), "voice_gaps": gaps,
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
             "echo_turns_dropped": session.answerer.echoes,
             "echo_removed_db": _echo_removed(canceller.levels, [(origin + at, origin + at + clip.seconds)
@@ -125,7 +131,8 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
 
 async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
     """Each trial is a session that has answered one question already (its canceller has heard the
-    room); then a long answer, and 1.5 s into it a second voice talks over it."""
+    room); then a long answer, and 1.0-3.0 s into it (a different moment each trial, `TALK_OVER_S`) a
+    second voice talks over it."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
     detected, latencies, confirm, settled = 0, [], [], 0
     alone, errors, heard_over = [], [], []
@@ -147,8 +154,9 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                 if isinstance(frame, Turn):
                     turns.append(frame.id)
                 elif isinstance(frame, SpeechOutput) and not spoke_at and len(turns) == 2 and frame.turn_id == turns[1]:
-                    spoke_at.append(time.monotonic() + 1.5 + 0.032)  # a block after the moment it is mixed in
-                    the_room.say(over, after_s=1.5)
+                    after_s = TALK_OVER_S[trial % len(TALK_OVER_S)]
+                    spoke_at.append(time.monotonic() + after_s + 0.032)  # a block after the moment it is mixed in
+                    the_room.say(over, after_s=after_s)
                     settled += canceller.settled
                 elif isinstance(frame, Transcript) and spoke_at:
                     heard.append(frame.text)
