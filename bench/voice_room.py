@@ -49,7 +49,7 @@ OVERS = ["Stop. What time is it?", "Wait, what is the weather like today?", "Hol
          "Sorry, can you play some music?", "No, tell me about the moon instead.",
          "Excuse me, how far is the station?", "Actually, what day is it today?", "Stop, set a timer for ten minutes."]
 OVER_VOICES = ["en+f3", "en-us+f2", "en-gb+f4", "en+m3", "en-us+f4"]
-# how long after the answer's first sound the second voice starts, trial by trial: a barge-in comes at
+# how long after the answer's first spoken piece the second voice starts, trial by trial: a barge-in comes at
 # any moment of an answer (between its first pieces, over a long sentence), not at one
 TALK_OVER_S = [1.5, 1.0, 2.5, 2.0, 3.0, 1.25, 2.25, 1.75, 2.75, 3.25, 1.15]
 GAP_S = 14.0  # between questions: room for the answer
