@@ -131,8 +131,8 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
 
 async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
     """Each trial is a session that has answered one question already (its canceller has heard the
-    room); then a long answer, and 1.0-3.0 s into it (a different moment each trial, `TALK_OVER_S`) a
-    second voice talks over it."""
+    room); then a long answer, and 1.0-3.25 s after its first spoken piece (a different moment each
+    trial, `TALK_OVER_S`) a second voice talks over it."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
     detected, latencies, confirm, settled = 0, [], [], 0
     alone, errors, heard_over = [], [], []

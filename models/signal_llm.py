@@ -166,10 +166,8 @@ class SignalLLM:
         is guaranteed. The conversation's earlier turns come from the kept cache (`conversation`):
         only what is new is prefilled."""
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        cache, start, logits = self.conversation.take(prompt.ids)
+        cache, logits = self._run_prompt(prompt)
         fed = list(prompt.ids)  # what the cache holds, in order
-        if logits is None:
-            logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
         try:
             yield from self._generate(cache, fed, logits, allowed, forced, max_new_tokens, temperature,
                                       repetition_penalty, should_stop, generator)
@@ -182,10 +180,16 @@ class SignalLLM:
     def prefill(self, prompt: Prompt) -> None:
         """Runs `prompt` into the conversation's kept cache, its last logits kept with it: a turn with
         this prompt then chooses its first token at once."""
+        cache, logits = self._run_prompt(prompt)
+        self.conversation.keep(cache, prompt.ids, logits)
+
+    def _run_prompt(self, prompt: Prompt) -> tuple[DynamicCache, torch.Tensor]:
+        """A cache holding all of `prompt` and the logits after it: from the conversation's kept
+        cache, running only what it lacks (nothing, when the prompt was prefilled as it is)."""
         cache, start, logits = self.conversation.take(prompt.ids)
         if logits is None:
             logits, _ = self._forward(cache, inputs_embeds=prompt.embeds[:, start:])
-        self.conversation.keep(cache, prompt.ids, logits)
+        return cache, logits
 
     def _generate(self, cache: DynamicCache, fed: list[int | None], logits: torch.Tensor, allowed: set[Modality],
                   forced: set[Modality], max_new_tokens: int, temperature: float, repetition_penalty: float,
