@@ -11,7 +11,9 @@ first answer, or after the room changes) what is left of the echo can sound like
 VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
 quickly as in silence. Chunks where the microphone is louder than the echo alone would be are
 marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
-starts a turn, since AEC3 takes the start of a voice over the echo down with the echo.
+starts a turn, since AEC3 takes the start of a voice over the echo down with the echo. For the same
+reason Whisper does not hear AEC3's output but a linear filter's (assistant/linear_echo.py), run on
+the same frames: it leaves more of the echo and all of that voice (`AudioChunk.for_words`).
 
 Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
 assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.
@@ -30,6 +32,7 @@ import numpy as np
 
 from .double_talk import LouderThanEcho
 from .frames import AudioChunk, Frame, SourceStatus
+from .linear_echo import LinearEcho, int16
 from .processor import Processor
 
 log = logging.getLogger(__name__)
@@ -115,7 +118,8 @@ def _audio_processing() -> object:
 class EchoCanceller(Processor):
     """16 kHz AudioChunks in, the same audio with the speaker's echo removed out."""
 
-    def __init__(self, reference: EchoReference, make: Callable[[], object] = _audio_processing) -> None:
+    def __init__(self, reference: EchoReference, make: Callable[[], object] = _audio_processing,
+                 make_linear: Callable[[], LinearEcho] = LinearEcho) -> None:
         super().__init__()
         self.reference = reference
         self._pending = np.zeros(0, np.float32)
@@ -131,6 +135,12 @@ class EchoCanceller(Processor):
         except Exception as error:  # no wheel for this machine, a broken install: half-duplex
             log.warning("echo cancellation unavailable (%s): half-duplex", error)
             self._apm, self._why = None, str(error)
+        try:
+            self._linear: LinearEcho | None = make_linear()
+        except Exception as error:  # no pyaec: Whisper hears AEC3's output, a talker over the echo fainter
+            log.warning("linear echo filter unavailable (%s): speech over the answer is transcribed from AEC3's output",
+                        error)
+            self._linear = None
 
     async def process(self, frame: Frame) -> None:
         if not isinstance(frame, AudioChunk):
@@ -143,13 +153,14 @@ class EchoCanceller(Processor):
         if far_end and (wait := self.reference.wait_for(frame.created + self.reference.lead_s)):
             await asyncio.sleep(wait)  # the card has not taken what will sound as its echo yet
         louder = 0  # frames of this chunk louder than the echo alone
+        words = None  # what Whisper hears, where it differs from `cleaned`
         if self._apm is not None:
             try:
-                cleaned, louder = self._cancel(frame.samples, recorded)
+                cleaned, words, louder = self._cancel(frame.samples, recorded)
             except Exception as error:  # AEC failure: from now on half-duplex, said once
                 log.exception("echo cancellation failed: half-duplex from now on")
                 self._apm, self._why = None, str(error)
-                cleaned = frame.samples
+                cleaned, words = frame.samples, None
         else:
             cleaned = frame.samples
         if self._apm is None:
@@ -164,7 +175,7 @@ class EchoCanceller(Processor):
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
         voice = self._apm is not None and louder * FRAME * 2 >= len(frame.samples)
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
-                                   voice_over_echo=voice))
+                                   voice_over_echo=voice, for_words=words))
 
     @property
     def settled(self) -> bool:
@@ -172,20 +183,23 @@ class EchoCanceller(Processor):
         return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
                 and float(np.median(self._reduction)) <= SETTLED_DB)
 
-    def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, int]:
-        """Runs AEC3 frame by frame, each against what played when it was recorded; what is short of
-        a whole frame waits for the next chunk. Gives the cleaned audio and how many of its frames
-        were louder than the echo alone."""
+    def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Runs AEC3 and the linear filter frame by frame, each against what played when it was
+        recorded; what is short of a whole frame waits for the next chunk. Gives AEC3's audio, the
+        linear filter's (None without one), and how many of the frames were louder than the echo alone."""
         pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         start_at = recorded - len(self._pending) / RATE
         whole = len(pending) - len(pending) % FRAME
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
+        words = np.empty(whole, np.float32) if self._linear is not None else None
         louder = 0
         for start in range(0, whole, FRAME):
             played = self.reference.take(FRAME, start_at + start / RATE + self.reference.lead_s)
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
+            if words is not None:
+                words[start:start + FRAME] = self._linear.cancel(heard, played)
             near = self._frame(pcm16(heard), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
@@ -194,9 +208,9 @@ class EchoCanceller(Processor):
             if loud > ECHO_FLOOR and played.any():
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
-        return out, louder
+        return out, words, louder
 
 
 def pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] as 16-bit PCM bytes, what WebRTC and microWakeWord take."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
+    return int16(samples).tobytes()

@@ -5,7 +5,9 @@ out; PushToTalk holds a turn open whatever the VAD hears; EndOfStream sends the 
 
 Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
 `stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
-so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there.
+so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there. The VAD
+hears each chunk's `samples`; an utterance is made of its `for_words` where the echo canceller
+gives them (the audio Whisper should hear).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class VadSettings:
     # answer is there, and the canceller may have taken it down: a fainter one in its output starts a turn
     start_threshold_voice_over_echo: float = 0.1
     voice_over_echo_hold_ms: int = 250  # ... for this long after the louder microphone was last heard
+    # a voice over the answer's echo can be taken down by the canceller for its first words ("Stop.")
+    # and heard only from the next ones: an utterance that starts there keeps more audio before its
+    # start (the chunks' audio for words keeps that voice, with what is left of the echo ~20 dB down)
+    pad_ms_far_end: int = 800
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
     # silence on (SpeechPaused), so that they are known by the time the pause is long enough.
@@ -87,9 +93,12 @@ class UtteranceSegmenter(Processor):
         self.early_ends = 0  # turns ended at a pause because their words looked finished
         self._voice_over_until = -1.0  # until then (stream seconds) a voice is over the echo: a fainter start
         # the windows that started speech are kept too, however many a start needs, and pad_ms before them
-        self._pad: deque[np.ndarray] = deque(maxlen=round(self.settings.pad_ms / window_ms)
-                                             + max(self._start_windows, self._start_windows_far_end))
+        starts = max(self._start_windows, self._start_windows_far_end)
+        self._pad_windows = round(self.settings.pad_ms / window_ms) + starts
+        self._pad_windows_far_end = round(max(self.settings.pad_ms, self.settings.pad_ms_far_end) / window_ms) + starts
+        self._pad: deque[np.ndarray] = deque(maxlen=self._pad_windows_far_end)
         self._samples = np.zeros(0, np.float32)
+        self._words = np.zeros(0, np.float32)  # the same stretch, as Whisper is to hear it
         self._speech: list[np.ndarray] = []
         self._speaking = False
         self._run = 0  # consecutive windows agreeing with a change of state
@@ -116,16 +125,22 @@ class UtteranceSegmenter(Processor):
         VAD runs here on the loop: a window is a few hundred multiply-adds of a tiny network."""
         if chunk.rate != self.RATE:
             raise ValueError(f"the VAD needs {self.RATE} Hz audio, got {chunk.rate} Hz")
+        words = chunk.samples if chunk.for_words is None else chunk.for_words
+        if len(words) != len(chunk.samples):
+            raise ValueError("a chunk's audio for words must be as long as its samples")
         self._samples = np.concatenate([self._samples, chunk.samples])
+        self._words = np.concatenate([self._words, words])
         usable = len(self._samples) - len(self._samples) % self.WINDOW
         windows, self._samples = self._samples[:usable], self._samples[usable:]
+        heard, self._words = self._words[:usable], self._words[usable:]
         for index, probability in enumerate(self.vad.probabilities(windows)):
-            window = windows[index * self.WINDOW : (index + 1) * self.WINDOW]
+            window = heard[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled, chunk.voice_over_echo)
+            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled, chunk.voice_over_echo,
+                                  chunk.far_end)
 
     def _step(self, window: np.ndarray, probability: float, echo_left: bool = False,
-              voice_over_echo: bool = False) -> Iterator[Frame]:
+              voice_over_echo: bool = False, far_end: bool = False) -> Iterator[Frame]:
         s = self.settings
         if not self._speaking:
             self._pad.append(window)
@@ -137,7 +152,7 @@ class UtteranceSegmenter(Processor):
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
                 self._speaking, self._run = True, 0
-                self._speech = list(self._pad)
+                self._speech = list(self._pad)[-(self._pad_windows_far_end if far_end else self._pad_windows):]
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
                 yield SpeechStarted(at=self._start_at)
             return
@@ -185,7 +200,7 @@ class UtteranceSegmenter(Processor):
         self._held = held
         if held and not self._speaking:
             self._speaking, self._run = True, 0
-            self._speech = list(self._pad)
+            self._speech = list(self._pad)[-self._pad_windows:]
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
             yield SpeechStarted(at=self._start_at)
         elif not held and self._speaking:

@@ -1,13 +1,13 @@
 """Issue 25: what the echo canceller leaves of a voice that talks over the answer, by how soon the
-answer's voice goes quiet after that voice starts.
+answer's voice goes quiet after that voice starts, and by how long the canceller has heard the room.
 
 Offline and repeatable: each talker clip (the barge-in phrases of `bench.voice_room`, in their
-espeak-ng voices) is said 3 s into a long Piper answer, through the simulated room's echo path; the
-product's `EchoCanceller` (AEC3 through livekit) cleans the microphone on a virtual clock with the
-exact reference; Whisper transcribes the cleaned talker (0.3 s either side). The answer's voice
-stops `stop_after_s` after the talker's first sound (never: it talks on). The word error rate of
-each against the same clips alone says what the double talk costs, and so how fast a barge-in must
-silence the voice for the talker's first words to survive.
+espeak-ng voices) is said 3 s (the first answer of a session) or 8 s into a long Piper answer,
+through the simulated room's echo path; the product's `EchoCanceller` cleans the microphone on a
+virtual clock with the exact reference; Whisper transcribes the talker (0.3 s either side) from the
+audio the product transcribes (`for_words`: the linear filter's) and, to compare, from AEC3's
+output. The answer's voice stops `stop_after_s` after the talker's first sound (never: it talks
+on). The word error rate of each against the same clips alone says what the double talk costs.
 
 Writes bench/results/double_talk.json. Run: `.venv/bin/python -m bench.double_talk [--trials 8]`."""
 
@@ -33,21 +33,23 @@ from models import AnyToAnyModel, AudioData, resample
 RESULTS = Path(__file__).resolve().parent / "results"
 ANSWER = ("Once upon a time, in a land far away, there lived a mighty dragon who guarded a castle of gold. "
           "Every night the dragon flew over the hills, and the villagers hid in their houses, afraid of its fire.")
-ONSET_S = 3.0  # the canceller has heard the room for this long when the talker starts
+ONSETS_S = (3.0, 8.0)  # the canceller has heard the room for this long when the talker starts
 STOPS = (0.0, 0.1, 0.18, 0.3, None)  # the answer's voice goes quiet this long after the talker's onset
 BLOCK = 512  # the microphone's blocks, as the live session gets them (32 ms)
 
 
-async def cleaned(answer: np.ndarray, talker: np.ndarray, stop_after_s: float | None, path: EchoPath) -> np.ndarray:
-    """The microphone (the answer's echo, the talker from `ONSET_S`, room noise, the preamp's clip)
-    after the product's canceller, given exactly what played."""
+async def cleaned(answer: np.ndarray, talker: np.ndarray, onset_s: float, stop_after_s: float | None,
+                  path: EchoPath) -> tuple[np.ndarray, np.ndarray]:
+    """The microphone (the answer's echo, the talker from `onset_s`, room noise, the preamp's clip)
+    after the product's canceller, given exactly what played: AEC3's audio (what the VAD hears)
+    and the audio for words (what Whisper hears)."""
     played = answer.copy()
     if stop_after_s is not None:
-        played[int((ONSET_S + stop_after_s) * RATE):] = 0.0
-    length = int((ONSET_S + len(talker) / RATE + 1.0) * RATE)
+        played[int((onset_s + stop_after_s) * RATE):] = 0.0
+    length = int((onset_s + len(talker) / RATE + 1.0) * RATE)
     played = np.pad(played, (0, max(0, length - len(played))))[:length]
     heard = np.convolve(played, path.impulse_response())[:length]
-    heard[int(ONSET_S * RATE):int(ONSET_S * RATE) + len(talker)] += talker
+    heard[int(onset_s * RATE):int(onset_s * RATE) + len(talker)] += talker
     heard += np.random.default_rng(path.seed).standard_normal(length).astype(np.float32) * path.noise
     heard = np.clip(heard, -path.clip, path.clip).astype(np.float32)
     now = [0.0]
@@ -58,8 +60,12 @@ async def cleaned(answer: np.ndarray, talker: np.ndarray, stop_after_s: float | 
     for start in range(0, length - BLOCK + 1, BLOCK):
         now[0] = (start + BLOCK) / RATE
         await canceller.process(AudioChunk(heard[start:start + BLOCK], RATE, start / RATE, created=now[0]))
-    chunks = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
-    return np.concatenate([c.samples for c in chunks if isinstance(c, AudioChunk)])
+    chunks = [c for c in (sink.queue.get_nowait() for _ in range(sink.queue.qsize())) if isinstance(c, AudioChunk)]
+    return (np.concatenate([c.samples for c in chunks]),
+            np.concatenate([c.samples if c.for_words is None else c.for_words for c in chunks]))
+
+
+STREAMS = ("aec3", "for_words")  # AEC3's output (what the VAD hears), what Whisper hears
 
 
 async def main_async(trials: int) -> dict[str, object]:
@@ -67,7 +73,7 @@ async def main_async(trials: int) -> dict[str, object]:
     answer = resample(model.synthesize(ANSWER), RATE).samples
     path = EchoPath(delay_ms=80, gain=0.7)
     alone: list[float] = []
-    over: dict[str, list[float]] = {str(stop): [] for stop in STOPS}
+    over: dict[tuple[float, str, str], list[float]] = {}  # (onset, stream, stop) -> word error rates
     heard: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory() as folder:
         for trial in range(trials):
@@ -77,18 +83,22 @@ async def main_async(trials: int) -> dict[str, object]:
             talker = clip[loud[0]:] if len(loud) else clip  # the onset is the talker's first sound
             alone.append(wer(said, model.transcribe(AudioData(talker, RATE))))
             row = {"said": said}
-            for stop in STOPS:
-                out = await cleaned(answer, talker, stop, path)
-                window = out[int((ONSET_S - 0.3) * RATE):int((ONSET_S + len(talker) / RATE + 0.3) * RATE)]
-                text = model.transcribe(AudioData(window.astype(np.float32), RATE))
-                over[str(stop)].append(wer(said, text))
-                row[f"stop_after_{stop}"] = text
+            for onset_s in ONSETS_S:
+                for stop in STOPS:
+                    outputs = dict(zip(STREAMS, await cleaned(answer, talker, onset_s, stop, path), strict=True))
+                    for stream, out in outputs.items():
+                        window = out[int((onset_s - 0.3) * RATE):int((onset_s + len(talker) / RATE + 0.3) * RATE)]
+                        text = model.transcribe(AudioData(window.astype(np.float32), RATE))
+                        over.setdefault((onset_s, stream, str(stop)), []).append(wer(said, text))
+                        row[f"{stream} onset {onset_s} stop {stop}"] = text
             heard.append(row)
     base = statistics.mean(alone)
-    return {"trials": trials, "wer_alone": round(base, 3),
-            "wer_by_voice_stopping_after_s": {stop: round(statistics.mean(errors), 3) for stop, errors in over.items()},
-            "ratio_by_voice_stopping_after_s": {stop: round(statistics.mean(errors) / base, 2) if base else None
-                                                for stop, errors in over.items()},
+    table: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
+    for (onset_s, stream, stop), errors in over.items():
+        figures = table.setdefault(f"onset_{onset_s}s", {}).setdefault(stream, {"wer": {}, "ratio": {}})
+        figures["wer"][stop] = round(statistics.mean(errors), 3)
+        figures["ratio"][stop] = round(statistics.mean(errors) / base, 2) if base else None
+    return {"trials": trials, "wer_alone": round(base, 3), "by_onset_stream_and_voice_stopping_after_s": table,
             "heard": heard}
 
 

@@ -5,12 +5,16 @@
   talking over it), pauses of its voice that its words then dismissed, turns made of its own voice, the echo
   removed (dB, after the first second of each answer), the latency from the user's last word
   (the end of the speech in the clip) to the first text and to the first sound of the answer, and
-  the gaps in the voice (it fell silent mid-answer because its next piece was not ready).
+  the gaps in the voice (it fell silent mid-answer because its next piece was not ready), and the
+  word error rate of what was heard of each question (every utterance that overlaps it) against the
+  same clips alone.
 - `barge_in`: in a session that has answered one question already, a second voice talks over a long
   answer (a different request and espeak-ng voice each trial): detected (the answer stopped for
   good) or not, how long until the voice went silent (it pauses when the VAD hears the talker) and
   until their words confirmed it, and that voice's word error rate with the echo present against
-  the same clips alone (mean over the trials; a request not heard at all counts 1.0).
+  the same clips alone (mean over the trials; what was heard of it is the words of every utterance
+  that overlaps it, in order, as a "Stop." may make a turn of its own; a request not heard at all
+  counts 1.0).
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
@@ -101,7 +105,15 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     cut_short += [t for t in the_room.speaker.cuts if not any(abs(t - u) < 0.5 for u in cut_short)]
     self_interruptions = [t for t in cut_short if not any(start <= t <= end for start, end in asked)]
     resumed = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
+    # what was heard of each question (every utterance that overlaps it), against the clip alone
+    heard = [f for _, f in frames if isinstance(f, Transcript) and f.utterance is not None]
+    questions_heard = [" ".join(f.text for f in heard if f.utterance.start < at + clip.seconds and f.utterance.end > at)
+                       for at, clip in schedule]
+    question_errors = [wer(q, words) for q, words in zip(questions, questions_heard, strict=True)]
+    alone = [wer(q, model.transcribe(clip)) for q, clip in zip(questions, clips, strict=True)]
     return {"questions": count, "turns": len(turns), "self_interruptions": len(self_interruptions),
+            "question_wer": round(statistics.mean(question_errors), 3),
+            "question_wer_alone": round(statistics.mean(alone), 3), "questions_heard": questions_heard,
             "stopped_by_the_next_question": len(cut_short) - len(self_interruptions),
             "voice_paused_then_resumed": len(resumed), "voice_gaps": gaps,
             "own_voice_turns": len(own_voice), "own_voice_heard": own_voice,
@@ -144,7 +156,8 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                                  path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
         playback = Playback(the_room.speaker)
         spoke_at: list[float] = []
-        heard: list[str] = []
+        heard: list[tuple[str, float, float]] = []  # each transcript after the talker began, and its utterance
+        span = (0.0, 0.0)  # where the talker's clip lies on the microphone stream
         turns: list[str] = []
         async with Engine(model) as engine:
             session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
@@ -156,10 +169,11 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                 elif isinstance(frame, SpeechOutput) and not spoke_at and len(turns) == 2 and frame.turn_id == turns[1]:
                     after_s = TALK_OVER_S[trial % len(TALK_OVER_S)]
                     spoke_at.append(time.monotonic() + after_s + 0.032)  # a block after the moment it is mixed in
-                    the_room.say(over, after_s=after_s)
+                    starts = the_room.say(over, after_s=after_s)
+                    span = (starts, starts + over.seconds)  # on the microphone stream's timeline
                     settled += canceller.settled
-                elif isinstance(frame, Transcript) and spoke_at:
-                    heard.append(frame.text)
+                elif isinstance(frame, Transcript) and spoke_at and frame.utterance is not None:
+                    heard.append((frame.text, frame.utterance.start, frame.utterance.end))
         # the voice pauses when the VAD hears the talker, and stops for good once their words make a turn
         speaker = the_room.speaker
         cuts = [c for c in speaker.cuts if spoke_at and c > spoke_at[0]]
@@ -168,9 +182,13 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
             silenced = min(t for t in speaker.pauses + cuts if t > spoke_at[0])
             latencies.append(round((silenced - spoke_at[0]) * 1000, 1))
             confirm.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
-        best = min(heard, key=lambda text: wer(said, text), default="")
-        errors.append(wer(said, best))  # nothing heard: 1.0
-        heard_over.append({"said": said, "heard": best})
+        # what was heard of the talker: the words of every utterance that overlaps their speech, in
+        # order (a "Stop." can end a turn of its own before the rest of what they say)
+        words = " ".join(text for text, start, end in heard if start < span[1] and end > span[0])
+        errors.append(wer(said, words))  # nothing heard: 1.0
+        heard_over.append({"said": said, "heard": words,
+                           "utterances": [[text, round(start - span[0], 2), round(end - span[0], 2)]
+                                          for text, start, end in heard]})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
             "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),

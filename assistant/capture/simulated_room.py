@@ -96,8 +96,9 @@ class RoomSpeaker:
     def close(self) -> None:
         self.stop()
 
-    def _next(self, count: int) -> np.ndarray:
-        """What the speaker sends into the room for the next `count` samples."""
+    def _next(self, count: int, at: float | None = None) -> np.ndarray:
+        """What the speaker sends into the room for the next `count` samples, which start sounding
+        `at` (on the reference's clock; None: they have just sounded)."""
         with self._lock:
             was_silent = self._silent
             if self._paused:
@@ -109,7 +110,7 @@ class RoomSpeaker:
             self.starts.append(time.monotonic())
         out = np.concatenate([out, np.zeros(count - len(out), np.float32)])
         if self.reference is not None and out.any():  # it played over the block now being recorded
-            self.reference.add(out, self.reference.clock() - count / RATE)
+            self.reference.add(out, self.reference.clock() - count / RATE if at is None else at)
         return out
 
 
@@ -122,7 +123,7 @@ class SimulatedRoom(CaptureSource):
                  name: str = "simulated room", clock: Clock = time.monotonic, sleep: Sleep | None = None) -> None:
         super().__init__(name, AUDIO_QUEUE_SIZE)
         self.path = path or EchoPath()
-        self.reference = reference if reference is not None else EchoReference()
+        self.reference = reference if reference is not None else EchoReference(clock=clock)  # the room's clock
         self.speaker = RoomSpeaker(self.reference)
         self.headphones = headphones
         self.seconds = seconds
@@ -137,9 +138,12 @@ class SimulatedRoom(CaptureSource):
         self._sleep = sleep
         self.started_at: float | None = None
 
-    def say(self, clip: AudioData, after_s: float = 0.0) -> None:
-        """Someone in the room says `clip`, starting `after_s` from now (a voice over the answer)."""
-        self._mix(clip, self._position + self.block + int(after_s * RATE))
+    def say(self, clip: AudioData, after_s: float = 0.0) -> float:
+        """Someone in the room says `clip`, starting `after_s` from now (a voice over the answer);
+        gives where it starts on the microphone stream's timeline (seconds)."""
+        at = self._position + self.block + int(after_s * RATE)
+        self._mix(clip, at)
+        return at / RATE
 
     def _mix(self, clip: AudioData, at: int) -> None:
         samples = resample(clip, RATE).samples
@@ -156,7 +160,10 @@ class SimulatedRoom(CaptureSource):
         self.started_at = pacer.start()  # the room's time 0, on `clock`
         for position in range(0, int(self.seconds * RATE), self.block):
             pacer.wait_until((position + self.block) / RATE)
-            played = self.speaker._next(self.block)
+            # a block sounds and is recorded at its place on the room's steady clock, as a sound card's
+            # samples are, however late this thread wakes to hand it on
+            at = self.started_at + position / RATE
+            played = self.speaker._next(self.block, at)
             if not self.headphones:
                 ringing[:len(response) + self.block - 1] += np.convolve(played, response)
             with self._voices_lock:
@@ -165,6 +172,6 @@ class SimulatedRoom(CaptureSource):
             ringing = np.concatenate([ringing[self.block:], np.zeros(self.block, np.float32)])
             heard = heard + rng.standard_normal(self.block).astype(np.float32) * self.path.noise
             heard = np.clip(heard, -self.path.clip, self.path.clip).astype(np.float32)
-            if run.stopping or not run.emit(AudioChunk(heard, RATE, position / RATE)):
+            if run.stopping or not run.emit(AudioChunk(heard, RATE, position / RATE, created=at + self.block / RATE)):
                 return "stopped"
         return "the room's recording ended"

@@ -1,14 +1,15 @@
 """Echo cancellation: the microphone cleaned of what the speaker plays (WebRTC AEC3 through
-livekit), the echo reference, and half-duplex when the canceller cannot run."""
+livekit, and Speex's linear filter through pyaec for what Whisper hears), the echo reference, and
+half-duplex when the canceller cannot run."""
 
 import numpy as np
 import pytest
 
-from assistant.capture.simulated_room import EchoPath
+from assistant.capture.simulated_room import EchoPath, SimulatedRoom
 from assistant.echo import RATE, EchoCanceller, EchoReference
 from assistant.frames import AudioChunk, SourceStatus
 from assistant.processor import QueueSink
-from models import read_audio
+from models import AudioData, read_audio
 from tests.clips import make_speech
 
 
@@ -45,6 +46,10 @@ async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | N
     return np.concatenate([c.samples for c in chunks]), frames
 
 
+def _for_words(frames: list) -> np.ndarray:
+    return np.concatenate([f.for_words for f in frames if isinstance(f, AudioChunk)])
+
+
 @pytest.mark.asyncio
 async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tmp_path):
     far = read_audio(make_speech(tmp_path / "far.wav", ["The capital of France is Paris. It is a large city "
@@ -59,6 +64,37 @@ async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tm
     voice = slice(start, start + len(near))
     assert _db(out[voice]) > _db(0.8 * near) - 6  # the voice over the echo keeps (nearly) its level
     assert all(f.far_end for f in frames if isinstance(f, AudioChunk) and f.timestamp < 2.0)
+
+
+@pytest.mark.asyncio
+async def test_whisper_hears_a_voice_over_the_echo_at_its_own_level_with_the_echo_well_down(tmp_path):
+    far = read_audio(make_speech(tmp_path / "far.wav", [
+        "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
+        "Berlin is the capital of Germany, and it has a long history of art."])).samples
+    near = 0.8 * read_audio(make_speech(tmp_path / "near.wav", ["Stop, what about Germany?"])).samples
+    mic = _room(far)
+    start = 8 * RATE  # someone talks over the answer once the canceller has heard the room for a while
+    mic[start:start + len(near)] += near
+    aec3, frames = await _cancel(EchoCanceller(_reference()), mic, far)
+    words = _for_words(frames)
+    assert len(words) == len(aec3)
+    echo_only = slice(6 * RATE, start)
+    assert _db(mic[echo_only]) - _db(words[echo_only]) >= 12  # the linear filter takes the echo well down
+    voice = slice(start, start + len(near))
+    assert abs(_db(words[voice]) - _db(near)) < 2  # and leaves the voice over it as it was
+    assert _db(aec3[voice]) < _db(words[voice]) - 3  # where AEC3's suppressor takes it down with the echo
+
+
+@pytest.mark.asyncio
+async def test_without_the_linear_filter_whisper_hears_aec3s_output():
+    def missing() -> object:
+        raise ImportError("No module named 'pyaec'")
+
+    far = np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300).astype(np.float32) * 0.2
+    out, frames = await _cancel(EchoCanceller(_reference(), make_linear=missing), _room(far), far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert chunks and all(c.for_words is None for c in chunks)  # the segmenter then takes `samples`
+    assert not any(isinstance(f, SourceStatus) for f in frames)  # AEC3 still runs: no half-duplex
 
 
 @pytest.mark.asyncio
@@ -133,3 +169,27 @@ def test_a_voice_louder_than_the_rooms_echo_is_told_apart_once_the_echo_return_i
         quiet.update(0.0, 0.05, 0.05)  # nothing plays: nothing to learn, nothing to judge
     assert not quiet.update(0.0, 0.05, 0.05)
 
+
+
+@pytest.mark.asyncio
+async def test_the_simulated_room_stamps_what_it_plays_and_records_on_its_steady_clock():
+    """As a sound card's samples are: however late the room's thread wakes, each block of the
+    reference lines up with the microphone block it was recorded over (a linear echo filter needs
+    them sample-exact)."""
+    rng = np.random.default_rng(3)
+    now = [50.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds + rng.uniform(0.0, 0.02)  # the thread wakes up to 20 ms late
+
+    room = SimulatedRoom([], seconds=1.0, path=EchoPath(), clock=lambda: now[0], sleep=sleep)
+    ramp = np.linspace(-0.5, 0.5, RATE, dtype=np.float32)
+    room.speaker.play(AudioData(ramp, RATE))
+    chunks = [f async for f in room.frames() if isinstance(f, AudioChunk)]
+    block = len(chunks[0].samples)
+    assert len(chunks) == -(-RATE // block)  # a second of blocks, the last one partly past the ramp
+    for index, chunk in enumerate(chunks):
+        assert chunk.created == pytest.approx(room.started_at + (index + 1) * block / RATE, abs=1e-9)
+        played = room.reference.take(block, chunk.created - block / RATE)
+        expected = ramp[index * block:(index + 1) * block]
+        assert np.array_equal(played[:len(expected)], expected) and not played[len(expected):].any()

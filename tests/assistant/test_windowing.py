@@ -112,6 +112,27 @@ async def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
 
 
 @pytest.mark.asyncio
+async def test_the_vad_hears_the_cleaned_audio_and_the_utterance_carries_the_audio_for_words(tmp_path: Path):
+    silence = np.zeros(16000, np.float32)
+    said = np.concatenate([silence, speech("Turn on the lights.", tmp_path), silence])
+    marked = said[::-1].copy()  # another signal of the same length, to tell which one an utterance holds
+
+    def both(vad_hears: np.ndarray, for_words: np.ndarray):
+        for start in range(0, len(vad_hears), 512):
+            yield AudioChunk(vad_hears[start:start + 512], 16000, start / 16000, for_words=for_words[start:start + 512])
+
+    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
+    frames = await through(segmenter, both(said, marked))
+    utterance = next(f for f in frames if isinstance(f, Utterance))
+    first = round(utterance.start * 16000)  # cut where the VAD heard speech, filled from the audio for words
+    assert np.array_equal(utterance.audio.samples, marked[first:first + len(utterance.audio.samples)])
+    # speech only in the audio for words starts nothing: the VAD decides on what the canceller cleaned
+    assert await through(UtteranceSegmenter(StreamingVad()), both(np.zeros_like(said), said)) == []
+    with pytest.raises(ValueError, match="as long as"):
+        await segmenter.process(AudioChunk(silence, 16000, 0.0, for_words=silence[:100]))
+
+
+@pytest.mark.asyncio
 async def test_silence_and_tones_make_no_utterance():
     t = np.arange(48000) / 16000
     tone = (0.3 * np.sin(2 * np.pi * 523 * t)).astype(np.float32)
