@@ -199,7 +199,11 @@ class EchoCanceller(Processor):
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
             if words is not None:
-                words[start:start + FRAME] = self._linear.cancel(heard, played)
+                try:
+                    words[start:start + FRAME] = self._linear.cancel(heard, played)
+                except Exception:  # Whisper hears AEC3's output from now on; the canceller goes on
+                    log.exception("linear echo filter failed: speech is transcribed from AEC3's output")
+                    self._linear = words = None
             near = self._frame(pcm16(heard), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0

@@ -4,10 +4,10 @@ with no residual suppression after it.
 AEC3 (assistant/echo.py) removes the echo far better, which is what keeps the VAD from taking the
 assistant's voice for a user's; but its suppressor also takes down a voice that talks over the
 echo, and with it the words of a barge-in ("Stop", "Wait"). A linear filter only subtracts its
-estimate of the echo: it leaves more of the echo (about 20 dB down once it has heard a few
-seconds of the room) and all of the talker, and Whisper follows the louder voice. So the
-canceller runs both on the same frames: AEC3's output decides when speech starts and ends, and
-this one's is transcribed (`AudioChunk.for_words`).
+estimate of the echo: it leaves more of the echo than AEC3, and takes a few seconds of the room to
+converge (docs/benchmarks.md, "Voice in a room"), but all of the talker, and Whisper follows the
+louder voice. So the canceller runs both on the same frames: AEC3's output decides when speech
+starts and ends, and this one's is transcribed (`AudioChunk.for_words`).
 """
 
 from __future__ import annotations

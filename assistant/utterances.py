@@ -44,7 +44,7 @@ class VadSettings:
     voice_over_echo_hold_ms: int = 250  # ... for this long after the louder microphone was last heard
     # a voice over the answer's echo can be taken down by the canceller for its first words ("Stop.")
     # and heard only from the next ones: an utterance that starts there keeps more audio before its
-    # start (the chunks' audio for words keeps that voice, with what is left of the echo ~20 dB down)
+    # start (the chunks' audio for words keeps that voice, and what is left of the echo is faint)
     pad_ms_far_end: int = 800
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of

@@ -193,3 +193,18 @@ async def test_the_simulated_room_stamps_what_it_plays_and_records_on_its_steady
         played = room.reference.take(block, chunk.created - block / RATE)
         expected = ramp[index * block:(index + 1) * block]
         assert np.array_equal(played[:len(expected)], expected) and not played[len(expected):].any()
+
+
+@pytest.mark.asyncio
+async def test_a_linear_filter_that_fails_leaves_aec3_running_and_whisper_hearing_its_output():
+    class Failing:
+        def cancel(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
+            raise RuntimeError("speex state corrupted")
+
+    far = np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300).astype(np.float32) * 0.2
+    canceller = EchoCanceller(_reference(), make_linear=Failing)
+    out, frames = await _cancel(canceller, _room(far), far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert chunks and all(c.for_words is None for c in chunks)
+    assert not any(isinstance(f, SourceStatus) for f in frames)  # not half-duplex
+    assert _db(out[RATE // 2:]) < _db(_room(far)[RATE // 2:len(out)]) - 10  # AEC3 still removes the echo
