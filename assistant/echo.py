@@ -13,7 +13,10 @@ quickly as in silence. Chunks where the microphone is louder than the echo alone
 marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
 starts a turn, since AEC3 takes the start of a voice over the echo down with the echo. For the same
 reason Whisper does not hear AEC3's output but a linear filter's (assistant/linear_echo.py), run on
-the same frames: it leaves more of the echo and all of that voice (`AudioChunk.for_words`).
+the same frames: it leaves more of the echo and all of that voice (`AudioChunk.for_words`). It does
+so only while the linear filter removes the echo well (`LINEAR_SETTLED_DB` over its recent frames of
+echo alone): until it has converged, or where it cannot follow the room, what it leaves of the
+echo would be words in the user's turn, and Whisper hears AEC3's output instead.
 
 Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
 assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.
@@ -30,7 +33,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .double_talk import LouderThanEcho
+from .double_talk import ECHO_ONLY, LouderThanEcho
 from .frames import AudioChunk, Frame, SourceStatus
 from .linear_echo import LinearEcho, int16
 from .processor import Processor
@@ -41,6 +44,9 @@ RATE = 16000
 FRAME = RATE // 100  # AEC3 works on 10 ms frames
 SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
 SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
+# the linear filter's reduction (median, frames of echo alone) from which Whisper hears its output:
+# the echo left is then 10 dB under a talker as loud as the echo, and Whisper follows the talker
+LINEAR_SETTLED_DB = -10.0
 # a sound card's reference is fed this far ahead of its microphone: where the device's stated
 # times are off (a PulseAudio loop's echo came 90-100 ms before the card said it sounds, against
 # the microphone's stated latency), the echo still follows its reference, and AEC3 finds the delay
@@ -126,6 +132,7 @@ class EchoCanceller(Processor):
         self._said_why = False
         self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
         self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
+        self._linear_reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames of echo alone
         self._louder = LouderThanEcho()
         try:
             self._apm = make()
@@ -175,13 +182,19 @@ class EchoCanceller(Processor):
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
         voice = self._apm is not None and louder * FRAME * 2 >= len(frame.samples)
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
-                                   voice_over_echo=voice, for_words=words))
+                                   voice_over_echo=voice, for_words=words if self.linear_settled else None))
 
     @property
     def settled(self) -> bool:
         """Whether the canceller has removed the room's echo well over its last two seconds of echo."""
         return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
                 and float(np.median(self._reduction)) <= SETTLED_DB)
+
+    @property
+    def linear_settled(self) -> bool:
+        """Whether the linear filter removes the echo well enough for Whisper to hear its output."""
+        return (self._linear is not None and len(self._linear_reduction) >= SETTLED_FRAMES
+                and float(np.median(self._linear_reduction)) <= LINEAR_SETTLED_DB)
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
@@ -211,6 +224,9 @@ class EchoCanceller(Processor):
             left = float(np.mean(np.square(out[start:start + FRAME])))
             if loud > ECHO_FLOOR and played.any():
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
+                if words is not None and left <= ECHO_ONLY * loud:  # echo alone: AEC3 took nearly all of it
+                    kept = float(np.mean(np.square(words[start:start + FRAME])))
+                    self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
 

@@ -47,7 +47,9 @@ async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | N
 
 
 def _for_words(frames: list) -> np.ndarray:
-    return np.concatenate([f.for_words for f in frames if isinstance(f, AudioChunk)])
+    """What Whisper hears: the linear filter's output where the chunk has it, else AEC3's."""
+    return np.concatenate([f.samples if f.for_words is None else f.for_words
+                           for f in frames if isinstance(f, AudioChunk)])
 
 
 @pytest.mark.asyncio
@@ -78,6 +80,9 @@ async def test_whisper_hears_a_voice_over_the_echo_at_its_own_level_with_the_ech
     aec3, frames = await _cancel(EchoCanceller(_reference()), mic, far)
     words = _for_words(frames)
     assert len(words) == len(aec3)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert chunks[0].for_words is None  # until the linear filter has converged, Whisper hears AEC3
+    assert all(c.for_words is not None for c in chunks if 6 <= c.timestamp <= 10)
     echo_only = slice(6 * RATE, start)
     assert _db(mic[echo_only]) - _db(words[echo_only]) >= 12  # the linear filter takes the echo well down
     voice = slice(start, start + len(near))
@@ -208,3 +213,16 @@ async def test_a_linear_filter_that_fails_leaves_aec3_running_and_whisper_hearin
     assert chunks and all(c.for_words is None for c in chunks)
     assert not any(isinstance(f, SourceStatus) for f in frames)  # not half-duplex
     assert _db(out[RATE // 2:]) < _db(_room(far)[RATE // 2:len(out)]) - 10  # AEC3 still removes the echo
+
+
+@pytest.mark.asyncio
+async def test_a_linear_filter_that_does_not_remove_the_echo_is_not_what_whisper_hears():
+    class Unconverged:  # a filter that cannot follow the room: the microphone as it came
+        def cancel(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
+            return heard.copy()
+
+    far = np.random.default_rng(4).standard_normal(4 * RATE).astype(np.float32) * 0.1
+    canceller = EchoCanceller(_reference(), make_linear=Unconverged)
+    out, frames = await _cancel(canceller, _room(far), far)
+    assert canceller.settled and not canceller.linear_settled  # AEC3 removes the echo, the filter does not
+    assert all(f.for_words is None for f in frames if isinstance(f, AudioChunk))
