@@ -7,7 +7,8 @@ echo, and with it the words of a barge-in ("Stop", "Wait"). A linear filter only
 estimate of the echo: it leaves more of the echo than AEC3, and takes a few seconds of the room to
 converge (docs/benchmarks.md, "Voice in a room"), but all of the talker, and Whisper follows the
 louder voice. So the canceller runs both on the same frames: AEC3's output decides when speech
-starts and ends, and this one's is transcribed (`AudioChunk.for_words`).
+starts and ends, and this one's is transcribed (`AudioChunk.for_words`) once it removes the echo
+well (assistant/echo.py).
 """
 
 from __future__ import annotations
