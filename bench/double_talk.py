@@ -5,9 +5,10 @@ Offline and repeatable: each talker clip (the barge-in phrases of `bench.voice_r
 espeak-ng voices) is said 3 s (the first answer of a session) or 8 s into a long Piper answer,
 through the simulated room's echo path; the product's `EchoCanceller` cleans the microphone on a
 virtual clock with the exact reference; Whisper transcribes the talker (0.3 s either side) from the
-audio the product transcribes (`for_words`: the linear filter's) and, to compare, from AEC3's
-output. The answer's voice stops `stop_after_s` after the talker's first sound (never: it talks
-on). The word error rate of each against the same clips alone says what the double talk costs.
+audio the product transcribes (`for_words`: the linear filter's once it removes the echo well,
+else AEC3's) and, to compare, from AEC3's output. The answer's voice stops `stop_after_s` after
+the talker's first sound (never: it talks on). The word error rate of each against the same clips
+alone says what the double talk costs.
 
 Writes bench/results/double_talk.json. Run: `.venv/bin/python -m bench.double_talk [--trials 8]`."""
 
