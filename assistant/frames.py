@@ -54,6 +54,11 @@ class AudioChunk(Frame):
     # alone, which keeps a voice talking over it (assistant/echo.py); None: `samples`
     for_words: np.ndarray | None = None
 
+    @property
+    def heard_for_words(self) -> np.ndarray:
+        """The audio speech recognition is to hear: `for_words` where the canceller gave it, else `samples`."""
+        return self.samples if self.for_words is None else self.for_words
+
 
 @dataclass(frozen=True)
 class Utterance(Frame):

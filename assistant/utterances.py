@@ -125,7 +125,7 @@ class UtteranceSegmenter(Processor):
         VAD runs here on the loop: a window is a few hundred multiply-adds of a tiny network."""
         if chunk.rate != self.RATE:
             raise ValueError(f"the VAD needs {self.RATE} Hz audio, got {chunk.rate} Hz")
-        words = chunk.samples if chunk.for_words is None else chunk.for_words
+        words = chunk.heard_for_words
         if len(words) != len(chunk.samples):
             raise ValueError("a chunk's audio for words must be as long as its samples")
         self._samples = np.concatenate([self._samples, chunk.samples])

@@ -63,7 +63,7 @@ async def cleaned(answer: np.ndarray, talker: np.ndarray, onset_s: float, stop_a
         await canceller.process(AudioChunk(heard[start:start + BLOCK], RATE, start / RATE, created=now[0]))
     chunks = [c for c in (sink.queue.get_nowait() for _ in range(sink.queue.qsize())) if isinstance(c, AudioChunk)]
     return (np.concatenate([c.samples for c in chunks]),
-            np.concatenate([c.samples if c.for_words is None else c.for_words for c in chunks]))
+            np.concatenate([c.heard_for_words for c in chunks]))
 
 
 STREAMS = ("aec3", "for_words")  # AEC3's output (what the VAD hears), what Whisper hears

@@ -46,12 +46,6 @@ async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | N
     return np.concatenate([c.samples for c in chunks]), frames
 
 
-def _for_words(frames: list) -> np.ndarray:
-    """What Whisper hears: the linear filter's output where the chunk has it, else AEC3's."""
-    return np.concatenate([f.samples if f.for_words is None else f.for_words
-                           for f in frames if isinstance(f, AudioChunk)])
-
-
 @pytest.mark.asyncio
 async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tmp_path):
     far = read_audio(make_speech(tmp_path / "far.wav", ["The capital of France is Paris. It is a large city "
@@ -78,7 +72,7 @@ async def test_whisper_hears_a_voice_over_the_echo_at_its_own_level_with_the_ech
     start = 8 * RATE  # someone talks over the answer once the canceller has heard the room for a while
     mic[start:start + len(near)] += near
     aec3, frames = await _cancel(EchoCanceller(_reference()), mic, far)
-    words = _for_words(frames)
+    words = np.concatenate([f.heard_for_words for f in frames if isinstance(f, AudioChunk)])  # what Whisper hears
     assert len(words) == len(aec3)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
     assert chunks[0].for_words is None  # until the linear filter has converged, Whisper hears AEC3
