@@ -106,9 +106,8 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     self_interruptions = [t for t in cut_short if not any(start <= t <= end for start, end in asked)]
     resumed = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
     # what was heard of each question (every utterance that overlaps it), against the clip alone
-    heard = [f for _, f in frames if isinstance(f, Transcript) and f.utterance is not None]
-    questions_heard = [" ".join(f.text for f in heard if f.utterance.start < at + clip.seconds and f.utterance.end > at)
-                       for at, clip in schedule]
+    heard = [f for _, f in frames if isinstance(f, Transcript)]
+    questions_heard = [_words_over(heard, at, at + clip.seconds) for at, clip in schedule]
     question_errors = [wer(q, words) for q, words in zip(questions, questions_heard, strict=True)]
     alone = [wer(q, model.transcribe(clip)) for q, clip in zip(questions, clips, strict=True)]
     return {"questions": count, "turns": len(turns), "self_interruptions": len(self_interruptions),
@@ -123,6 +122,13 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
             "last_word_to_first_text_ms": to_text, "last_word_to_first_sound_ms": to_sound,
             "last_word_to_first_text_ms_median": _median(to_text),
             "last_word_to_first_sound_ms_median": _median(to_sound)}
+
+
+def _words_over(transcripts: list[Transcript], start: float, end: float) -> str:
+    """The words of every utterance that overlaps `start`-`end` (the microphone stream's seconds), in
+    order: what was heard of someone who spoke then, though it made more than one turn."""
+    return " ".join(t.text for t in transcripts
+                    if t.utterance is not None and t.utterance.start < end and t.utterance.end > start)
 
 
 def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
@@ -156,7 +162,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                                  path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
         playback = Playback(the_room.speaker)
         spoke_at: list[float] = []
-        heard: list[tuple[str, float, float]] = []  # each transcript after the talker began, and its utterance
+        heard: list[Transcript] = []  # each transcript after the talker began
         span = (0.0, 0.0)  # where the talker's clip lies on the microphone stream
         turns: list[str] = []
         async with Engine(model) as engine:
@@ -173,7 +179,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                     span = (starts, starts + over.seconds)  # on the microphone stream's timeline
                     settled += canceller.settled
                 elif isinstance(frame, Transcript) and spoke_at and frame.utterance is not None:
-                    heard.append((frame.text, frame.utterance.start, frame.utterance.end))
+                    heard.append(frame)
         # the voice pauses when the VAD hears the talker, and stops for good once their words make a turn
         speaker = the_room.speaker
         cuts = [c for c in speaker.cuts if spoke_at and c > spoke_at[0]]
@@ -182,13 +188,11 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
             silenced = min(t for t in speaker.pauses + cuts if t > spoke_at[0])
             latencies.append(round((silenced - spoke_at[0]) * 1000, 1))
             confirm.append(round((cuts[0] - spoke_at[0]) * 1000, 1))
-        # what was heard of the talker: the words of every utterance that overlaps their speech, in
-        # order (a "Stop." can end a turn of its own before the rest of what they say)
-        words = " ".join(text for text, start, end in heard if start < span[1] and end > span[0])
+        words = _words_over(heard, *span)  # a "Stop." can end a turn of its own before the rest
         errors.append(wer(said, words))  # nothing heard: 1.0
         heard_over.append({"said": said, "heard": words,
-                           "utterances": [[text, round(start - span[0], 2), round(end - span[0], 2)]
-                                          for text, start, end in heard]})
+                           "utterances": [[t.text, round(t.utterance.start - span[0], 2),
+                                           round(t.utterance.end - span[0], 2)] for t in heard]})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
             "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),
