@@ -11,7 +11,9 @@ first answer, or after the room changes) what is left of the echo can sound like
 VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
 quickly as in silence. Chunks where the microphone is louder than the echo alone would be are
 marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
-starts a turn, since AEC3 takes the start of a voice over the echo down with the echo. For the same
+starts a turn, since AEC3 takes the start of a voice over the echo down with the echo. Each chunk
+says how much of the microphone's energy the canceller kept (`echo_kept`): most of a voice, a small
+part of the echo, so the segmenter can tell an utterance of echo residue from a voice. For the same
 reason Whisper does not hear AEC3's output but a linear filter's (assistant/linear_echo.py), run on
 the same frames: it leaves more of the echo and all of that voice (`AudioChunk.for_words`). It does
 so only while the linear filter removes the echo well (`LINEAR_SETTLED_DB` over its recent frames of
@@ -182,7 +184,16 @@ class EchoCanceller(Processor):
                             float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
         voice = self._apm is not None and louder * FRAME * 2 >= len(frame.samples)
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
-                                   voice_over_echo=voice, for_words=words if self.linear_settled else None))
+                                   voice_over_echo=voice, for_words=words if self.linear_settled else None,
+                                   echo_kept=self._kept(frame.samples, cleaned)))
+
+    def _kept(self, heard: np.ndarray, cleaned: np.ndarray) -> float | None:
+        """The share of the microphone's energy the canceller kept: near all of a voice the
+        speaker did not play, a small part of the echo; None where the microphone is too quiet to tell."""
+        loud = float(np.mean(np.square(heard))) if len(heard) else 0.0
+        if self._apm is None or loud <= ECHO_FLOOR or not len(cleaned):
+            return None
+        return float(np.mean(np.square(cleaned))) / loud
 
     @property
     def settled(self) -> bool:

@@ -50,6 +50,9 @@ class AudioChunk(Frame):
     far_end: bool = False  # the assistant's voice was playing while this was heard (echo cancelled or not)
     echo_settled: bool = False  # the echo canceller was removing that voice's echo well (assistant/echo.py)
     voice_over_echo: bool = False  # the microphone was louder than that echo alone (assistant/double_talk.py)
+    # the share of the microphone's energy the echo canceller kept (its output's over its input),
+    # where the microphone was loud enough to tell; None: too quiet, or no canceller
+    echo_kept: float | None = None
     # the same audio for speech recognition, where it differs: the echo taken out by a linear filter
     # alone, which keeps a voice talking over it (assistant/echo.py); None: `samples`
     for_words: np.ndarray | None = None

@@ -1,7 +1,8 @@
 """Cuts the microphone stream into utterances with Silero VAD (hysteresis on the speech probability).
 
-A processor: AudioChunk frames in, SpeechStarted and Utterance (or NotATurn, too short) frames
-out; PushToTalk holds a turn open whatever the VAD hears; EndOfStream sends the utterance in progress.
+A processor: AudioChunk frames in, SpeechStarted and Utterance (or NotATurn: too short, or what
+the echo canceller left of the answer's echo) frames out; PushToTalk holds a turn open whatever the
+VAD hears; EndOfStream sends the utterance in progress.
 
 Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
 `stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
@@ -52,6 +53,16 @@ class VadSettings:
     pause_ms: int = 320
     transcribe_pause_ms: int = 160
     unfinished_silence_ms: int = 1100
+    # an utterance that starts over the answer with less speech than this before a pause ("Stop.",
+    # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the
+    # user nothing, and what they say next ("Stop. What time is it?") joins the same turn, where
+    # Whisper hears the short word with its context rather than alone
+    interjection_ms: int = 1000
+    # an utterance that starts over the answer, none of whose loud chunks kept more than this much
+    # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
+    # not a turn. The canceller takes 9 dB or more off each chunk of echo alone, even in its first
+    # seconds; a voice the speaker did not play keeps most of its energy in some chunk of it
+    residue_db: float = -6.0
 
     @classmethod
     def from_profile(cls, options: dict) -> VadSettings:
@@ -67,6 +78,8 @@ class VadSettings:
             pause_ms=int(options.get("pause_ms", cls.pause_ms)),
             transcribe_pause_ms=int(options.get("transcribe_pause_ms", cls.transcribe_pause_ms)),
             unfinished_silence_ms=int(options.get("unfinished_silence_ms", cls.unfinished_silence_ms)),
+            interjection_ms=int(options.get("interjection_ms", cls.interjection_ms)),
+            residue_db=float(options.get("residue_db", cls.residue_db)),
         )
 
 
@@ -86,6 +99,7 @@ class UtteranceSegmenter(Processor):
         self._transcribe_windows = min(self._pause_windows,
                                        max(1, round(self.settings.transcribe_pause_ms / window_ms)))
         self._unfinished_windows = max(1, round(self.settings.unfinished_silence_ms / window_ms))
+        self._interjection_windows = round(self.settings.interjection_ms / window_ms)
         self._pauses = 0  # pauses reported so far; the last one is current while the silence lasts
         self._paused = False  # in a reported pause now (no speech since)
         self._unfinished = False  # the words so far looked unfinished: wait longer
@@ -97,9 +111,15 @@ class UtteranceSegmenter(Processor):
         self._pad_windows = round(self.settings.pad_ms / window_ms) + starts
         self._pad_windows_far_end = round(max(self.settings.pad_ms, self.settings.pad_ms_far_end) / window_ms) + starts
         self._pad: deque[np.ndarray] = deque(maxlen=self._pad_windows_far_end)
+        self._pad_kept: deque[float | None] = deque(maxlen=self._pad_windows_far_end)  # each pad window's echo_kept
+        self._kept: float | None = None  # the most any loud chunk of the utterance kept through the canceller
+        self._chunk_kept: float | None = None  # ... of the chunk being cut
+        self.residues = 0  # utterances over the answer that were its echo's residue
         self._samples = np.zeros(0, np.float32)
         self._words = np.zeros(0, np.float32)  # the same stretch, as Whisper is to hear it
         self._speech: list[np.ndarray] = []
+        self._heard_from = 0  # where in _speech the VAD's start began (what is before it is padding)
+        self._over_answer = False  # the utterance started while the assistant's voice played
         self._speaking = False
         self._run = 0  # consecutive windows agreeing with a change of state
         self._clock = 0.0  # seconds of audio seen
@@ -133,6 +153,7 @@ class UtteranceSegmenter(Processor):
         usable = len(self._samples) - len(self._samples) % self.WINDOW
         windows, self._samples = self._samples[:usable], self._samples[usable:]
         heard, self._words = self._words[:usable], self._words[usable:]
+        self._chunk_kept = chunk.echo_kept
         for index, probability in enumerate(self.vad.probabilities(windows)):
             window = heard[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
@@ -144,6 +165,7 @@ class UtteranceSegmenter(Processor):
         s = self.settings
         if not self._speaking:
             self._pad.append(window)
+            self._pad_kept.append(self._chunk_kept)
             if voice_over_echo:
                 self._voice_over_until = self._clock + s.voice_over_echo_hold_ms / 1000
             threshold = (s.start_threshold_far_end if echo_left
@@ -151,19 +173,26 @@ class UtteranceSegmenter(Processor):
                          else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
-                self._speaking, self._run = True, 0
                 self._speech = list(self._pad)[-(self._pad_windows_far_end if far_end else self._pad_windows):]
+                self._heard_from, self._over_answer = len(self._speech) - self._run, far_end
+                self._kept = _most([*self._pad_kept][-len(self._speech):])
+                self._speaking, self._run = True, 0
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
                 yield SpeechStarted(at=self._start_at)
             return
         self._speech.append(window)
+        self._kept = _most([self._kept, self._chunk_kept])
         silent = probability < s.stop_threshold and not self._held
         self._run = self._run + 1 if silent else 0
         if not silent:
             self._paused = self._unfinished = self._finished = False
+        elif self._run == self._transcribe_windows and self._residue():
+            yield from self._close()  # nothing to transcribe: the answer's voice goes on sooner
+            return
         elif self._run == self._transcribe_windows and s.pause_ms < s.stop_silence_ms:
             self._pauses += 1
             self._paused = True
+            self._unfinished = self._interjection()
             yield SpeechPaused(AudioData(np.concatenate(self._speech), self.RATE), self._pauses)
         if self._finished and self._run >= self._pause_windows:
             self.early_ends += 1
@@ -173,22 +202,38 @@ class UtteranceSegmenter(Processor):
         if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
 
+    def _residue(self) -> bool:
+        """Whether what is heard so far started over the answer and is what is left of its echo."""
+        return self._over_answer and self._kept is not None and self._kept < 10 ** (self.settings.residue_db / 10)
+
+    def _interjection(self) -> bool:
+        """Whether what is heard so far is a short word or two said over the answer ("Stop.")."""
+        spoken = len(self._speech) - self._heard_from - self._run
+        return self._over_answer and spoken < self._interjection_windows
+
     @property
     def speaking(self) -> bool:
         """Whether an utterance is being heard now (or held open by push-to-talk)."""
         return self._speaking
 
-    def end_at_pause(self, pause: int) -> Utterance | None:
+    def end_at_pause(self, pause: int) -> Utterance | NotATurn | None:
         """The words of `pause` looked finished: the turn ends now if the silence has lasted
-        `pause_ms` (the utterance, what was heard up to now), else once it has (the Utterance then
-        comes out of the stream, with this pause); None when the user has gone on talking since."""
-        if not (self._speaking and self._paused and pause == self._pauses):
+        `pause_ms` (the utterance, what was heard up to now, or NotATurn where it was too short or
+        the echo's residue), else once it has (the Utterance then comes out of the stream, with this
+        pause); None when the user has gone on talking since, or when the turn waits a longer
+        silence (`waits_longer`)."""
+        if not (self._speaking and self._paused and pause == self._pauses) or self._unfinished:
             return None
         if self._run < self._pause_windows:
             self._finished = True
             return None
         self.early_ends += 1
         return next(self._close(), None)
+
+    def waits_longer(self, pause: int) -> bool:
+        """Whether the turn waits `unfinished_silence_ms` at `pause` whatever its words: a short
+        interjection over the answer ("Stop."), or words that looked unfinished."""
+        return self._speaking and self._paused and pause == self._pauses and self._unfinished
 
     def wait_longer(self, pause: int) -> None:
         """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""
@@ -201,6 +246,7 @@ class UtteranceSegmenter(Processor):
         if held and not self._speaking:
             self._speaking, self._run = True, 0
             self._speech = list(self._pad)[-self._pad_windows:]
+            self._heard_from, self._over_answer = len(self._speech), False
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
             yield SpeechStarted(at=self._start_at)
         elif not held and self._speaking:
@@ -212,12 +258,22 @@ class UtteranceSegmenter(Processor):
         self._speaking, self._run, self._speech = False, 0, []
         self._paused = self._unfinished = self._finished = False
         self._pad.clear()
-        if len(samples) * 1000 / self.RATE >= self.settings.min_speech_ms:
-            yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
-        else:
+        self._pad_kept.clear()
+        if len(samples) * 1000 / self.RATE < self.settings.min_speech_ms:
             yield NotATurn("too short")
+        elif self._residue():
+            self.residues += 1
+            yield NotATurn("echo residue")
+        else:
+            yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
 
     def _flush(self) -> Iterator[Frame]:
         """At the end of the stream: the utterance in progress, if any."""
         if self._speaking:
             yield from self._close()
+
+
+def _most(values: list[float | None]) -> float | None:
+    """The largest of `values` that are known; None if none is."""
+    known = [value for value in values if value is not None]
+    return max(known) if known else None

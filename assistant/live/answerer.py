@@ -5,9 +5,9 @@ Barge-in is confirmed before it costs the answer, as LiveKit's agents do with fa
 interruptions. When the user may start talking over an answer (SpeechStarted once it has said
 something, while it is written or still sounding), its voice pauses (`BargeIn` heard) and its model
 is held between steps while Whisper hears them. If their words make a turn, the answer is cancelled
-and its voice stops for good (confirmed); if they make none (too short, no words, or the
-assistant's own voice: `NotATurn`), it goes on where it paused (dismissed). A residue of echo that
-starts the VAD then costs the answer a pause, not the answer.
+and its voice stops for good (confirmed); if they make none (too short, the echo's residue told
+by the segmenter, no words, or the assistant's own voice: `NotATurn`), it goes on where it paused
+(dismissed). A residue of echo that starts the VAD then costs the answer a pause, not the answer.
 
 A turn whose words are the assistant's own recent speech (its echo, heard and transcribed) is not
 answered: the canceller and the VAD's stricter start while it speaks keep most echo out, and this

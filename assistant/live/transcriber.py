@@ -9,10 +9,11 @@ After a short silence (`SpeechPaused`) the words so far are transcribed in the b
 the microphone goes on. If they look finished ("What is the capital of France?") and the user has
 not gone on talking, the turn ends once the pause is long enough (at once, if it already is), its
 transcript already made; if they look unfinished ("... and", "so", "the"), the segmenter waits a
-longer silence; until the pause is long enough, `LikelyTurn` lets the model ready itself for them.
-An utterance
-that ends in that same pause after the usual silence takes the pause's transcript too (Whisper
-costs about the same for any short clip); one with words after the pause is transcribed whole.
+longer silence, as it does after a short interjection over the answer ("Stop.", see
+`VadSettings.interjection_ms`); until the pause is long enough, `LikelyTurn` lets the model ready
+itself for them. An utterance that ends in that same pause after the usual silence takes the
+pause's transcript too (Whisper costs about the same for any short clip); one with words after the
+pause is transcribed whole.
 """
 
 from __future__ import annotations
@@ -102,9 +103,13 @@ class Transcriber(Processor):
         if not looks_finished(text):
             self.segmenter.wait_longer(pause.pause)
             return
+        if self.segmenter.waits_longer(pause.pause):  # "Stop." over the answer: more is likely to come
+            return
         utterance = self.segmenter.end_at_pause(pause.pause)
-        if utterance is not None:  # the pause is long enough: this is the turn, already transcribed
+        if isinstance(utterance, Utterance):  # the pause is long enough: this is the turn, already transcribed
             await self.push(utterance)
             await self.push(Transcript(text=text, utterance=utterance))
+        elif utterance is not None:  # no turn after all (the echo's residue)
+            await self.push(utterance)
         else:  # the turn ends once the pause is long enough, most likely with these words
             await self.push(LikelyTurn(text))

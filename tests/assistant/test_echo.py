@@ -9,6 +9,7 @@ from assistant.capture.simulated_room import EchoPath, SimulatedRoom
 from assistant.echo import RATE, EchoCanceller, EchoReference
 from assistant.frames import AudioChunk, SourceStatus
 from assistant.processor import QueueSink
+from assistant.utterances import VadSettings
 from models import AudioData, read_audio
 from tests.clips import make_speech
 
@@ -59,7 +60,16 @@ async def test_the_speakers_echo_is_removed_and_a_voice_over_it_comes_through(tm
     assert _db(mic[echo_only]) - _db(out[echo_only]) >= 25  # dB of echo removed after the first second
     voice = slice(start, start + len(near))
     assert _db(out[voice]) > _db(0.8 * near) - 6  # the voice over the echo keeps (nearly) its level
-    assert all(f.far_end for f in frames if isinstance(f, AudioChunk) and f.timestamp < 2.0)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert all(c.far_end for c in chunks if c.timestamp < 2.0)
+    # each chunk says how much of the microphone the canceller kept: a small part of the echo, from
+    # its first second on, and most of the voice in some chunk of it (the segmenter tells them apart)
+    residue = 10 ** (VadSettings().residue_db / 10)
+    echo_kept = [c.echo_kept for c in chunks if 1.0 <= c.timestamp < 3.0 and c.echo_kept is not None]
+    assert len(echo_kept) > 40 and max(echo_kept) < residue
+    voice_kept = [c.echo_kept for c in chunks if 3.0 <= c.timestamp < 3.0 + len(near) / RATE]
+    assert max(k for k in voice_kept if k is not None) > residue
+    assert EchoCanceller(_reference())._kept(np.zeros(512, np.float32), np.zeros(512, np.float32)) is None  # silence
 
 
 @pytest.mark.asyncio

@@ -12,6 +12,7 @@ from assistant.frames import (
     AudioChunk,
     EndOfStream,
     Frame,
+    NotATurn,
     PushToTalk,
     SpeechPaused,
     SpeechStarted,
@@ -234,6 +235,49 @@ async def test_unfinished_words_wait_a_longer_silence(tmp_path: Path):
     assert not any(isinstance(f, Utterance) for f in after)  # 0.8 s of silence: still waiting
     after = await through(segmenter, chunks(np.zeros(int(0.6 * 16000), np.float32)))
     assert any(isinstance(f, Utterance) for f in after)
+
+
+@pytest.mark.asyncio
+async def test_a_short_interjection_over_the_answer_keeps_the_turn_open_for_what_follows(tmp_path: Path):
+    quiet = np.zeros(int(0.8 * 16000), np.float32)  # longer than the usual stop silence, shorter than 1.1 s
+    said = np.concatenate([np.zeros(8000, np.float32), voiced(speech("Stop.", tmp_path)), quiet,
+                           voiced(speech("What time is it?", tmp_path)), np.zeros(24000, np.float32)])
+
+    async def cut(over_answer: bool) -> tuple[list[Utterance], UtteranceSegmenter]:
+        segmenter = UtteranceSegmenter(StreamingVad())
+        heard = [dataclasses.replace(chunk, far_end=over_answer, echo_settled=True) for chunk in chunks(said)]
+        frames = await through(segmenter, heard)
+        return [f for f in frames if isinstance(f, Utterance)], segmenter
+
+    alone, _ = await cut(False)
+    assert len(alone) == 2  # in silence, "Stop." is a turn of its own
+    joined, _ = await cut(True)
+    assert len(joined) == 1 and joined[0].audio.seconds > 2.0  # over the answer it waits for the rest
+
+    segmenter = UtteranceSegmenter(StreamingVad())  # the words "Stop." look finished: still no early end
+    stop = said[:8000 + len(voiced(speech("Stop.", tmp_path))) + 8000]
+    frames = await through(segmenter, [dataclasses.replace(c, far_end=True, echo_settled=True) for c in chunks(stop)])
+    pause = [f for f in frames if isinstance(f, SpeechPaused)][-1].pause
+    assert segmenter.waits_longer(pause) and segmenter.end_at_pause(pause) is None and segmenter.speaking
+
+
+@pytest.mark.asyncio
+async def test_what_is_left_of_the_echo_over_the_answer_makes_no_turn(tmp_path: Path):
+    said = np.concatenate([np.zeros(8000, np.float32), voiced(speech("What time is it?", tmp_path)),
+                           np.zeros(24000, np.float32)])  # longer than a short utterance over the answer waits
+
+    async def outcome(far_end: bool, kept: float | None) -> list[Frame]:
+        """What the segmenter makes of `said`, heard with the assistant's voice playing or not, each
+        chunk having kept `kept` of the microphone's energy through the echo canceller."""
+        segmenter = UtteranceSegmenter(StreamingVad())
+        heard = [dataclasses.replace(c, far_end=far_end, echo_settled=True, echo_kept=kept) for c in chunks(said)]
+        return [f for f in await through(segmenter, heard) if isinstance(f, (Utterance, NotATurn))]
+
+    residue = await outcome(True, 0.05)  # -13 dB: the canceller took most of it, as it does an echo
+    assert [type(f) for f in residue] == [NotATurn] and residue[0].reason == "echo residue"
+    assert [type(f) for f in await outcome(True, 0.6)] == [Utterance]  # a voice the speaker did not play
+    assert [type(f) for f in await outcome(True, None)] == [Utterance]  # too quiet to tell: a voice
+    assert [type(f) for f in await outcome(False, 0.05)] == [Utterance]  # nothing playing: nothing to tell
 
 
 def test_words_that_lead_on_do_not_end_a_turn():
