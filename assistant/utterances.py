@@ -57,7 +57,7 @@ class VadSettings:
     # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the
     # user nothing, and what they say next ("Stop. What time is it?") joins the same turn, where
     # Whisper hears the short word with its context rather than alone
-    interjection_ms: int = 1000
+    interjection_ms: int = 800
     # an utterance that starts over the answer, none of whose loud chunks kept more than this much
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
     # not a turn. The canceller takes 9 dB or more off each chunk of echo alone, even in its first

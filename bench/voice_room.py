@@ -2,12 +2,12 @@
 
 - `room`: spoken questions (espeak-ng) in one live session whose spoken answers come back into the
   microphone through an echo path: self-interruptions (an answer stopped, or cancelled, with nobody
-  talking over it), pauses of its voice that its words then dismissed, turns made of its own voice, the echo
-  removed (dB, after the first second of each answer), the latency from the user's last word
-  (the end of the speech in the clip) to the first text and to the first sound of the answer, and
-  the gaps in the voice (it fell silent mid-answer because its next piece was not ready), and the
-  word error rate of what was heard of each question (every utterance that overlaps it) against the
-  same clips alone.
+  talking over it), pauses of its voice that its words then dismissed, turns made of its own voice
+  (words heard while no question was being said), the echo removed (dB, after the first second of
+  each answer), the latency from the user's last word (the end of the speech in the clip) to the
+  first text and to the first sound of the answer, and the gaps in the voice (it fell silent
+  mid-answer because its next piece was not ready), and the word error rate of what was heard of
+  each question (every utterance that overlaps it) against the same clips alone.
 - `barge_in`: in a session that has answered one question already, a second voice talks over a long
   answer (a different request and espeak-ng voice each trial): detected (the answer stopped for
   good) or not, how long until the voice went silent (it pauses when the VAD hears the talker) and
@@ -94,10 +94,11 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
         resumed_here = [t for t in the_room.speaker.resumes if said < t < ends]  # a pause is no gap
         gaps += max(0, len(sound) - 1 - len(resumed_here))  # it fell silent mid-answer: its next piece was late
     turns = [f for _, f in frames if isinstance(f, Turn)]
-    answers = [f.text for _, f in frames if isinstance(f, SpeechOutput)]
-    # a turn of its own voice: most of its words are something it said, and closer to that than to any question
-    own_voice = [t.text for t in turns if min((wer(a, t.text) for a in answers), default=1.0)
-                 < min(0.5, *(wer(q, t.text) for q in questions))]
+    heard = [f for _, f in frames if isinstance(f, Transcript)]
+    # a turn of its own voice: words heard while no question was being said (nobody else talks in
+    # this room). Judging by the words took a misheard question for an echo.
+    own_voice = [t.text for t in heard if t.text.strip() and t.utterance is not None
+                 and not any(t.utterance.start < at + clip.seconds and t.utterance.end > at for at, clip in schedule)]
     # an answer cancelled while it was written, or its voice cut once written, with no question
     # being said (a question that comes while an answer still sounds stops it, rightly)
     asked = [(origin + at, origin + at + clip.seconds + ASKED_S) for at, clip in schedule]
@@ -106,7 +107,6 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     self_interruptions = [t for t in cut_short if not any(start <= t <= end for start, end in asked)]
     resumed = [f for _, f in frames if isinstance(f, BargeIn) and f.state == "dismissed"]
     # what was heard of each question (every utterance that overlaps it), against the clip alone
-    heard = [f for _, f in frames if isinstance(f, Transcript)]
     questions_heard = [_words_over(heard, at, at + clip.seconds) for at, clip in schedule]
     question_errors = [wer(q, words) for q, words in zip(questions, questions_heard, strict=True)]
     alone = [wer(q, model.transcribe(clip)) for q, clip in zip(questions, clips, strict=True)]
