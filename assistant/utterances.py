@@ -243,10 +243,12 @@ class UtteranceSegmenter(Processor):
     def _hold(self, held: bool) -> Iterator[Frame]:
         """Push-to-talk: pressing starts an utterance whatever the VAD says; releasing ends it."""
         self._held = held
+        if held:  # the user's own turn, whatever the VAD took it for: no residue, no waiting for more
+            self._over_answer = False
         if held and not self._speaking:
             self._speaking, self._run = True, 0
             self._speech = list(self._pad)[-self._pad_windows:]
-            self._heard_from, self._over_answer = len(self._speech), False
+            self._heard_from = len(self._speech)
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
             yield SpeechStarted(at=self._start_at)
         elif not held and self._speaking:

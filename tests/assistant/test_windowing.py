@@ -278,6 +278,11 @@ async def test_what_is_left_of_the_echo_over_the_answer_makes_no_turn(tmp_path: 
     assert [type(f) for f in await outcome(True, 0.6)] == [Utterance]  # a voice the speaker did not play
     assert [type(f) for f in await outcome(True, None)] == [Utterance]  # too quiet to tell: a voice
     assert [type(f) for f in await outcome(False, 0.05)] == [Utterance]  # nothing playing: nothing to tell
+    held = UtteranceSegmenter(StreamingVad())  # push-to-talk pressed once the VAD has started: the user's turn
+    heard = [dataclasses.replace(c, far_end=True, echo_settled=True, echo_kept=0.05) for c in chunks(said)]
+    frames = await through(held, [*heard[:30], PushToTalk(True), *heard[30:], PushToTalk(False)])
+    assert isinstance(frames[0], SpeechStarted)  # the VAD had started it, over the answer, before the press
+    assert [type(f) for f in frames if isinstance(f, (Utterance, NotATurn))] == [Utterance]
 
 
 def test_words_that_lead_on_do_not_end_a_turn():
