@@ -6,8 +6,11 @@ the player adds each block as it writes it. `EchoCanceller`, a processor before 
 a high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the
 room, not the assistant. Each chunk is marked `far_end` while the assistant's voice plays, and
 `echo_settled` once the canceller removes the room's echo well: the median reduction over the
-last two seconds of echo at least `SETTLED_DB`. Until then (the first second or so of a session's
-first answer, or after the room changes) what is left of the echo can sound like speech, and the
+last two seconds of echo at least `SETTLED_DB`, and over the first half second of echo of a voice
+that began after a silence (on a PulseAudio loop AEC3 let the loud start of an answer through
+after a quiet spell, 8-16 dB removed, though it had settled on the answer before). Until then (the
+first second or so of a session's first answer, the start of each later one, or after the room
+changes) what is left of the echo can sound like speech, and the
 VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
 quickly as in silence. Chunks where the microphone is louder than the echo alone would be are
 marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
@@ -46,6 +49,7 @@ RATE = 16000
 FRAME = RATE // 100  # AEC3 works on 10 ms frames
 SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
 SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
+ANSWER_FRAMES = 50  # ... and over this many of the answer playing now, if it began after a silence
 # the linear filter's reduction (median, frames of echo alone) from which Whisper hears its output:
 # the echo left is then 10 dB under a talker as loud as the echo, and Whisper follows the talker
 LINEAR_SETTLED_DB = -10.0
@@ -134,6 +138,8 @@ class EchoCanceller(Processor):
         self._said_why = False
         self.levels: deque[tuple[float, bool, float, float]] = deque(maxlen=100_000)  # (recorded, far end, in, out)
         self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
+        self._this_answer: deque[float] = deque(maxlen=ANSWER_FRAMES)  # ... of the voice playing since a silence
+        self._was_playing = False
         self._linear_reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames of echo alone
         self._louder = LouderThanEcho()
         try:
@@ -158,6 +164,9 @@ class EchoCanceller(Processor):
         if frame.rate != RATE:
             raise ValueError(f"echo cancellation needs {RATE} Hz audio, got {frame.rate} Hz")
         far_end = self.reference.active
+        if far_end and not self._was_playing:  # the voice starts after a silence: its echo is measured anew
+            self._this_answer.clear()
+        self._was_playing = far_end
         recorded = frame.created - len(frame.samples) / RATE  # a chunk is made once its last sample is in
         if far_end and (wait := self.reference.wait_for(frame.created + self.reference.lead_s)):
             await asyncio.sleep(wait)  # the card has not taken what will sound as its echo yet
@@ -199,7 +208,8 @@ class EchoCanceller(Processor):
     def settled(self) -> bool:
         """Whether the canceller has removed the room's echo well over its last two seconds of echo."""
         return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
-                and float(np.median(self._reduction)) <= SETTLED_DB)
+                and float(np.median(self._reduction)) <= SETTLED_DB
+                and len(self._this_answer) >= ANSWER_FRAMES and float(np.median(self._this_answer)) <= SETTLED_DB)
 
     @property
     def linear_settled(self) -> bool:
@@ -235,6 +245,7 @@ class EchoCanceller(Processor):
             left = float(np.mean(np.square(out[start:start + FRAME])))
             if loud > ECHO_FLOOR and played.any():
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
+                self._this_answer.append(self._reduction[-1])
                 if words is not None and left <= ECHO_ONLY * loud:  # echo alone: AEC3 took nearly all of it
                     kept = float(np.mean(np.square(words[start:start + FRAME])))
                     self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))

@@ -123,6 +123,29 @@ async def test_the_canceller_says_when_it_has_settled_on_the_rooms_echo(tmp_path
 
 
 @pytest.mark.asyncio
+async def test_an_answer_after_a_silence_is_measured_anew_before_the_canceller_counts_as_settled(tmp_path):
+    said = ["The capital of France is Paris. It is a large city with many museums, and the river runs through it."]
+    speech = read_audio(make_speech(tmp_path / "far.wav", said)).samples
+    far = np.concatenate([speech, np.zeros(2 * RATE, np.float32), speech])  # two answers, 2 s apart
+    mic, canceller, sink = _room(far), EchoCanceller(_reference()), QueueSink()
+    canceller.link(sink)
+    block, second = 512, len(speech) + 2 * RATE
+    for start in range(0, len(mic), block):
+        NOW[0] = ORIGIN + (start + block) / RATE
+        if far[start:start + block].any():  # a player adds only what it plays, not the silence between answers
+            canceller.reference.add(far[start:start + block], at=ORIGIN + start / RATE)
+        await canceller.process(AudioChunk(mic[start:start + block], RATE, start / RATE, created=NOW[0]))
+    chunks = [f for f in (sink.queue.get_nowait() for _ in range(sink.queue.qsize())) if isinstance(f, AudioChunk)]
+    first = [c for c in chunks if c.timestamp < len(speech) / RATE]
+    again = [c for c in chunks if c.timestamp >= second / RATE]
+    between = [c for c in chunks if len(speech) / RATE + 1 < c.timestamp < second / RATE]
+    assert first[-1].echo_settled and any(not c.far_end for c in between)  # the voice stopped for a while
+    assert again[0].far_end and not again[0].echo_settled  # the room's echo is measured anew for this answer
+    settled = [c.timestamp - second / RATE for c in again if c.echo_settled]
+    assert settled and settled[0] < 1.5 and again[-1].echo_settled
+
+
+@pytest.mark.asyncio
 async def test_without_a_far_end_the_microphone_passes_unchanged_in_level():
     rng = np.random.default_rng(1)
     t = np.arange(2 * RATE) / RATE
