@@ -2,26 +2,26 @@
 
 `EchoReference` holds what the speaker plays (the far end), at 16 kHz, in the order it is played:
 the player adds each block as it writes it. `EchoCanceller`, a processor before the VAD, takes one
-10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with noise suppression and
-a high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the
-room, not the assistant. Each chunk is marked `far_end` while the assistant's voice plays, and
-`echo_settled` once the canceller removes the room's echo well: the median reduction over the
-last two seconds of echo at least `SETTLED_DB`, and over the first half second of echo of a voice
-that began after a silence (on a PulseAudio loop AEC3 let the loud start of an answer through
-after a quiet spell, 8-16 dB removed, though it had settled on the answer before). Until then (the
-first second or so of a session's first answer, the start of each later one, or after the room
-changes) what is left of the echo can sound like speech, and the
-VAD needs a stronger, longer voice to start a turn; once settled it starts on a user's voice as
-quickly as in silence. Chunks where the microphone is louder than the echo alone would be are
-marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the cleaned audio
-starts a turn, since AEC3 takes the start of a voice over the echo down with the echo. Each chunk
-says how much of the microphone's energy the canceller kept (`echo_kept`): most of a voice, a small
-part of the echo, so the segmenter can tell an utterance of echo residue from a voice. For the same
-reason Whisper does not hear AEC3's output but a linear filter's (assistant/linear_echo.py), run on
-the same frames: it leaves more of the echo and all of that voice (`AudioChunk.for_words`). It does
-so only while the linear filter removes the echo well (`LINEAR_SETTLED_DB` over its recent frames of
-echo alone): until it has converged, or where it cannot follow the room, what it leaves of the
-echo would be words in the user's turn, and Whisper hears AEC3's output instead.
+10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with noise suppression and a
+high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the room,
+not the assistant. Each chunk is marked `far_end` while the assistant's voice plays, and
+`echo_settled` once the canceller removes the room's echo well: the median reduction over the last
+two seconds of echo at least `SETTLED_DB`, and over the first half second of echo of a voice that
+began after a silence (on a PulseAudio loop AEC3 let the loud start of an answer through after a
+quiet spell, though it had settled on the answer before). Until then (the first second or so of a
+session's first answer, the start of each later one, or after the room changes) what is left of the
+echo can sound like speech, and the VAD needs a stronger, longer voice to start a turn; once settled
+it starts on a user's voice as quickly as in silence. Chunks where the microphone is louder than the
+echo alone would be are marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice
+in the cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with
+the echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
+(assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that voice
+(`AudioChunk.for_words`). It does so only while the linear filter removes the echo well
+(`LINEAR_SETTLED_DB` over its recent frames of echo alone): until it has converged, or where it
+cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
+hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept
+(`echo_kept`): most of a voice, a small part of the echo, so the segmenter can tell an utterance of
+echo residue from a voice.
 
 Without the canceller (livekit cannot load, or it fails), the session goes half-duplex: while the
 assistant speaks the microphone is muted, so it cannot interrupt itself, and it says so once.

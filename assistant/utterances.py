@@ -60,8 +60,9 @@ class VadSettings:
     interjection_ms: int = 800
     # an utterance that starts over the answer, none of whose loud chunks kept more than this much
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
-    # not a turn. The canceller takes 9 dB or more off each chunk of echo alone, even in its first
-    # seconds; a voice the speaker did not play keeps most of its energy in some chunk of it
+    # not a turn. The canceller takes much more than this off each chunk of echo alone, even in its
+    # first second, and a voice the speaker did not play keeps most of its energy in some chunk of
+    # it (measured in docs/benchmarks.md)
     residue_db: float = -6.0
 
     @classmethod
