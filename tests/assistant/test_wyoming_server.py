@@ -108,10 +108,14 @@ async def test_a_streamed_answer_is_spoken_sentence_by_sentence_before_it_is_all
         await c.write_event(Synthesize(text=whole).event())
         await c.write_event(SynthesizeStop().event())
         rest = await read_until(c, ["synthesize-stopped"])
-    assert "kitchen" in heard(tiny_model, audio_of(first))
+    said_first = set(heard(tiny_model, audio_of(first)).replace(".", " ").split())
+    # the first sentence, and only it (Piper's voice varies from run to run, and Whisper tiny.en has
+    # heard "kitchen light" as "catch and light": most of its words, not one of them, are checked)
+    assert len(said_first & {"kitchen", "light", "on", "now"}) >= 2 and "door" not in said_first
     kinds = [e.type for e in first + rest]
     assert kinds.count("audio-start") == kinds.count("audio-stop") == 3 and kinds[-1] == "synthesize-stopped"
-    assert "window" in heard(tiny_model, audio_of(rest))
+    said_rest = set(heard(tiny_model, audio_of(rest)).replace(".", " ").split())
+    assert len(said_rest & {"front", "door", "locked", "window", "open"}) >= 3 and "kitchen" not in said_rest
 
 
 def handled_parts(events: list[Event]) -> tuple[str, str, dict[str, Any] | None]:
