@@ -189,33 +189,28 @@ class EchoCanceller(Processor):
                                              "so talking over it does not interrupt it (use headphones)"))
             if far_end:
                 cleaned = np.zeros_like(cleaned)
-        self.levels.append((recorded, far_end, float(np.mean(np.square(frame.samples))),
-                            float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0))
+        loud = float(np.mean(np.square(frame.samples)))  # the microphone's energy, and what is left of it
+        left = float(np.mean(np.square(cleaned))) if len(cleaned) else 0.0
+        self.levels.append((recorded, far_end, loud, left))
         voice = self._apm is not None and louder * FRAME * 2 >= len(frame.samples)
+        # the share of the microphone's energy the canceller kept: near all of a voice the speaker did
+        # not play, a small part of the echo; None where the microphone is too quiet to tell
+        share = left / loud if self._apm is not None and len(cleaned) and loud > ECHO_FLOOR else None
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
                                    voice_over_echo=voice, for_words=words if self.linear_settled else None,
-                                   echo_kept=self._kept(frame.samples, cleaned)))
-
-    def _kept(self, heard: np.ndarray, cleaned: np.ndarray) -> float | None:
-        """The share of the microphone's energy the canceller kept: near all of a voice the
-        speaker did not play, a small part of the echo; None where the microphone is too quiet to tell."""
-        loud = float(np.mean(np.square(heard))) if len(heard) else 0.0
-        if self._apm is None or loud <= ECHO_FLOOR or not len(cleaned):
-            return None
-        return float(np.mean(np.square(cleaned))) / loud
+                                   echo_kept=share))
 
     @property
     def settled(self) -> bool:
-        """Whether the canceller has removed the room's echo well over its last two seconds of echo."""
-        return (self._apm is not None and len(self._reduction) >= SETTLED_FRAMES
-                and float(np.median(self._reduction)) <= SETTLED_DB
-                and len(self._this_answer) >= ANSWER_FRAMES and float(np.median(self._this_answer)) <= SETTLED_DB)
+        """Whether the canceller has removed the room's echo well over its last two seconds of echo,
+        and over the start of the voice playing now."""
+        return (self._apm is not None and _reduced(self._reduction, SETTLED_FRAMES, SETTLED_DB)
+                and _reduced(self._this_answer, ANSWER_FRAMES, SETTLED_DB))
 
     @property
     def linear_settled(self) -> bool:
         """Whether the linear filter removes the echo well enough for Whisper to hear its output."""
-        return (self._linear is not None and len(self._linear_reduction) >= SETTLED_FRAMES
-                and float(np.median(self._linear_reduction)) <= LINEAR_SETTLED_DB)
+        return self._linear is not None and _reduced(self._linear_reduction, SETTLED_FRAMES, LINEAR_SETTLED_DB)
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
@@ -251,6 +246,11 @@ class EchoCanceller(Processor):
                     self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
+
+
+def _reduced(reductions: deque[float], frames: int, db: float) -> bool:
+    """Whether at least `frames` reductions (dB) are measured and their median is `db` or lower."""
+    return len(reductions) >= frames and float(np.median(reductions)) <= db
 
 
 def pcm16(samples: np.ndarray) -> bytes:

@@ -111,10 +111,9 @@ class UtteranceSegmenter(Processor):
         starts = max(self._start_windows, self._start_windows_far_end)
         self._pad_windows = round(self.settings.pad_ms / window_ms) + starts
         self._pad_windows_far_end = round(max(self.settings.pad_ms, self.settings.pad_ms_far_end) / window_ms) + starts
-        self._pad: deque[np.ndarray] = deque(maxlen=self._pad_windows_far_end)
-        self._pad_kept: deque[float | None] = deque(maxlen=self._pad_windows_far_end)  # each pad window's echo_kept
+        # the windows before speech, each with what its chunk kept through the echo canceller
+        self._pad: deque[tuple[np.ndarray, float | None]] = deque(maxlen=self._pad_windows_far_end)
         self._kept: float | None = None  # the most any loud chunk of the utterance kept through the canceller
-        self._chunk_kept: float | None = None  # ... of the chunk being cut
         self.residues = 0  # utterances over the answer that were its echo's residue
         self._samples = np.zeros(0, np.float32)
         self._words = np.zeros(0, np.float32)  # the same stretch, as Whisper is to hear it
@@ -154,35 +153,34 @@ class UtteranceSegmenter(Processor):
         usable = len(self._samples) - len(self._samples) % self.WINDOW
         windows, self._samples = self._samples[:usable], self._samples[usable:]
         heard, self._words = self._words[:usable], self._words[usable:]
-        self._chunk_kept = chunk.echo_kept
         for index, probability in enumerate(self.vad.probabilities(windows)):
             window = heard[index * self.WINDOW : (index + 1) * self.WINDOW]
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability, chunk.far_end and not chunk.echo_settled, chunk.voice_over_echo,
-                                  chunk.far_end)
+            yield from self._step(window, probability, chunk)
 
-    def _step(self, window: np.ndarray, probability: float, echo_left: bool = False,
-              voice_over_echo: bool = False, far_end: bool = False) -> Iterator[Frame]:
+    def _step(self, window: np.ndarray, probability: float, chunk: AudioChunk) -> Iterator[Frame]:
+        """One VAD window (`window`, the audio for words, with its speech `probability`) of `chunk`."""
         s = self.settings
+        echo_left = chunk.far_end and not chunk.echo_settled
         if not self._speaking:
-            self._pad.append(window)
-            self._pad_kept.append(self._chunk_kept)
-            if voice_over_echo:
+            self._pad.append((window, chunk.echo_kept))
+            if chunk.voice_over_echo:
                 self._voice_over_until = self._clock + s.voice_over_echo_hold_ms / 1000
             threshold = (s.start_threshold_far_end if echo_left
                          else s.start_threshold_voice_over_echo if self._clock <= self._voice_over_until
                          else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
-                self._speech = list(self._pad)[-(self._pad_windows_far_end if far_end else self._pad_windows):]
-                self._heard_from, self._over_answer = len(self._speech) - self._run, far_end
-                self._kept = _most([*self._pad_kept][-len(self._speech):])
+                padded = list(self._pad)[-(self._pad_windows_far_end if chunk.far_end else self._pad_windows):]
+                self._speech = [padding for padding, _ in padded]
+                self._heard_from, self._over_answer = len(self._speech) - self._run, chunk.far_end
+                self._kept = _most([kept for _, kept in padded])
                 self._speaking, self._run = True, 0
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
                 yield SpeechStarted(at=self._start_at)
             return
         self._speech.append(window)
-        self._kept = _most([self._kept, self._chunk_kept])
+        self._kept = _most([self._kept, chunk.echo_kept])
         silent = probability < s.stop_threshold and not self._held
         self._run = self._run + 1 if silent else 0
         if not silent:
@@ -248,7 +246,7 @@ class UtteranceSegmenter(Processor):
             self._over_answer = False
         if held and not self._speaking:
             self._speaking, self._run = True, 0
-            self._speech = list(self._pad)[-self._pad_windows:]
+            self._speech = [padding for padding, _ in list(self._pad)[-self._pad_windows:]]
             self._heard_from = len(self._speech)
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
             yield SpeechStarted(at=self._start_at)
@@ -261,7 +259,6 @@ class UtteranceSegmenter(Processor):
         self._speaking, self._run, self._speech = False, 0, []
         self._paused = self._unfinished = self._finished = False
         self._pad.clear()
-        self._pad_kept.clear()
         if len(samples) * 1000 / self.RATE < self.settings.min_speech_ms:
             yield NotATurn("too short")
         elif self._residue():

@@ -98,7 +98,7 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
     # a turn of its own voice: words heard while no question was being said (nobody else talks in
     # this room). Judging by the words took a misheard question for an echo.
     own_voice = [t.text for t in heard if t.text.strip() and t.utterance is not None
-                 and not any(t.utterance.start < at + clip.seconds and t.utterance.end > at for at, clip in schedule)]
+                 and not any(_overlaps(t, at, at + clip.seconds) for at, clip in schedule)]
     # an answer cancelled while it was written, or its voice cut once written, with no question
     # being said (a question that comes while an answer still sounds stops it, rightly)
     asked = [(origin + at, origin + at + clip.seconds + ASKED_S) for at, clip in schedule]
@@ -127,8 +127,12 @@ async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, obje
 def _words_over(transcripts: list[Transcript], start: float, end: float) -> str:
     """The words of every utterance that overlaps `start`-`end` (the microphone stream's seconds), in
     order: what was heard of someone who spoke then, though it made more than one turn."""
-    return " ".join(t.text for t in transcripts
-                    if t.utterance is not None and t.utterance.start < end and t.utterance.end > start)
+    return " ".join(t.text for t in transcripts if _overlaps(t, start, end))
+
+
+def _overlaps(transcript: Transcript, start: float, end: float) -> bool:
+    """Whether `transcript`'s utterance overlaps `start`-`end` (the microphone stream's seconds)."""
+    return transcript.utterance is not None and transcript.utterance.start < end and transcript.utterance.end > start
 
 
 def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
