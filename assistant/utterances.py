@@ -56,7 +56,8 @@ class VadSettings:
     # an utterance that starts over the answer with less speech than this before a pause ("Stop.",
     # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the
     # user nothing, and what they say next ("Stop. What time is it?") joins the same turn, where
-    # Whisper hears the short word with its context rather than alone
+    # Whisper hears the short word with its context rather than alone. Words that read as a request
+    # of their own ("What's the weather?", assistant/live/transcriber.py) end at the usual pause
     interjection_ms: int = 800
     # an utterance that starts over the answer, none of whose loud chunks kept more than this much
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
@@ -120,6 +121,8 @@ class UtteranceSegmenter(Processor):
         self._speech: list[np.ndarray] = []
         self._heard_from = 0  # where in _speech the VAD's start began (what is before it is padding)
         self._over_answer = False  # the utterance started while the assistant's voice played
+        self._dropped: list[np.ndarray] = []  # the last utterance dropped as the echo's residue ...
+        self._dropped_at = -float("inf")  # ... and when
         self._speaking = False
         self._run = 0  # consecutive windows agreeing with a change of state
         self._clock = 0.0  # seconds of audio seen
@@ -171,7 +174,13 @@ class UtteranceSegmenter(Processor):
                          else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
-                padded = list(self._pad)[-(self._pad_windows_far_end if chunk.far_end else self._pad_windows):]
+                if self._clock - self._dropped_at <= s.pad_ms_far_end / 1000:
+                    # what was just dropped as the echo's residue, and everything since, may be the
+                    # same voice going on (a talker's "Excuse me" the canceller took down like the echo)
+                    padded = [(window, None) for window in self._dropped] + list(self._pad)
+                else:
+                    padded = list(self._pad)[-(self._pad_windows_far_end if chunk.far_end else self._pad_windows):]
+                self._dropped = []
                 self._speech = [padding for padding, _ in padded]
                 self._heard_from, self._over_answer = len(self._speech) - self._run, chunk.far_end
                 self._kept = _most([kept for _, kept in padded])
@@ -230,9 +239,15 @@ class UtteranceSegmenter(Processor):
         return next(self._close(), None)
 
     def waits_longer(self, pause: int) -> bool:
-        """Whether the turn waits `unfinished_silence_ms` at `pause` whatever its words: a short
-        interjection over the answer ("Stop."), or words that looked unfinished."""
+        """Whether the turn waits `unfinished_silence_ms` at `pause`: a short utterance over the
+        answer ("Stop.", unless `whole_request` says otherwise), or words that looked unfinished."""
         return self._speaking and self._paused and pause == self._pauses and self._unfinished
+
+    def whole_request(self, pause: int) -> None:
+        """The words of `pause`, short and over the answer, read as a request of their own ("What's
+        the weather?"), not an interjection ("Stop."): the turn ends at the usual pause."""
+        if self._speaking and self._paused and pause == self._pauses:
+            self._unfinished = False
 
     def wait_longer(self, pause: int) -> None:
         """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""
@@ -256,13 +271,14 @@ class UtteranceSegmenter(Processor):
     def _close(self) -> Iterator[Frame]:
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.float32)
         pause = self._pauses if self._paused else 0
-        self._speaking, self._run, self._speech = False, 0, []
+        self._speaking, self._run, speech, self._speech = False, 0, self._speech, []
         self._paused = self._unfinished = self._finished = False
         self._pad.clear()
         if len(samples) * 1000 / self.RATE < self.settings.min_speech_ms:
             yield NotATurn("too short")
         elif self._residue():
             self.residues += 1
+            self._dropped, self._dropped_at = speech, self._clock  # it may be a voice that goes on (_step)
             yield NotATurn("echo residue")
         else:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
