@@ -278,7 +278,10 @@ class UtteranceSegmenter(Processor):
             yield NotATurn("too short")
         elif self._residue():
             self.residues += 1
-            self._dropped, self._dropped_at = speech, self._clock  # it may be a voice that goes on (_step)
+            # it may be a voice that goes on (_step). Kept: what a short word over the answer and its
+            # pre-roll take, so that a run of dropped residues does not grow into the next utterance
+            self._dropped = speech[-(self._pad_windows_far_end + self._interjection_windows):]
+            self._dropped_at = self._clock
             yield NotATurn("echo residue")
         else:
             yield Utterance(audio=AudioData(samples, self.RATE), start=self._start_at, end=self._clock, pause=pause)
