@@ -56,8 +56,7 @@ class VadSettings:
     # an utterance that starts over the answer with less speech than this before a pause ("Stop.",
     # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the
     # user nothing, and what they say next ("Stop. What time is it?") joins the same turn, where
-    # Whisper hears the short word with its context rather than alone. Words that read as a request
-    # of their own ("What's the weather?", assistant/live/transcriber.py) end at the usual pause
+    # Whisper hears the short word with its context rather than alone
     interjection_ms: int = 800
     # an utterance that starts over the answer, none of whose loud chunks kept more than this much
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
@@ -239,15 +238,9 @@ class UtteranceSegmenter(Processor):
         return next(self._close(), None)
 
     def waits_longer(self, pause: int) -> bool:
-        """Whether the turn waits `unfinished_silence_ms` at `pause`: a short utterance over the
-        answer ("Stop.", unless `whole_request` says otherwise), or words that looked unfinished."""
+        """Whether the turn waits `unfinished_silence_ms` at `pause` whatever its words: a short
+        interjection over the answer ("Stop."), or words that looked unfinished."""
         return self._speaking and self._paused and pause == self._pauses and self._unfinished
-
-    def whole_request(self, pause: int) -> None:
-        """The words of `pause`, short and over the answer, read as a request of their own ("What's
-        the weather?"), not an interjection ("Stop."): the turn ends at the usual pause."""
-        if self._speaking and self._paused and pause == self._pauses:
-            self._unfinished = False
 
     def wait_longer(self, pause: int) -> None:
         """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""

@@ -14,7 +14,8 @@
   until their words confirmed it, and that voice's word error rate with the echo present against
   the same clips alone (mean over the trials; what was heard of it is the words of every utterance
   that overlaps it, in order, as a "Stop." may make a turn of its own; a request not heard at all
-  counts 1.0).
+  counts 1.0), and per trial how many starts after the talker began were dropped as the echo's
+  residue.
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
@@ -168,6 +169,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
         spoke_at: list[float] = []
         heard: list[Transcript] = []  # each transcript after the talker began
         span = (0.0, 0.0)  # where the talker's clip lies on the microphone stream
+        residues = 0  # the segmenter's residue drops before the talker began
         turns: list[str] = []
         async with Engine(model) as engine:
             session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
@@ -182,6 +184,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
                     starts = the_room.say(over, after_s=after_s)
                     span = (starts, starts + over.seconds)  # on the microphone stream's timeline
                     settled += canceller.settled
+                    residues = session.transcriber.segmenter.residues
                 elif isinstance(frame, Transcript) and spoke_at and frame.utterance is not None:
                     heard.append(frame)
         # the voice pauses when the VAD hears the talker, and stops for good once their words make a turn
@@ -195,6 +198,8 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str,
         words = _words_over(heard, *span)  # a "Stop." can end a turn of its own before the rest
         errors.append(wer(said, words))  # nothing heard: 1.0
         heard_over.append({"said": said, "heard": words,
+                           # starts dropped as the echo's residue after the talker began
+                           "residue_drops": session.transcriber.segmenter.residues - residues if spoke_at else None,
                            "utterances": [[t.text, round(t.utterance.start - span[0], 2),
                                            round(t.utterance.end - span[0], 2)] for t in heard]})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None

@@ -10,11 +10,10 @@ the microphone goes on. If they look finished ("What is the capital of France?")
 not gone on talking, the turn ends once the pause is long enough (at once, if it already is), its
 transcript already made; if they look unfinished ("... and", "so", "the"), the segmenter waits a
 longer silence, as it does after a short interjection over the answer ("Stop.", see
-`VadSettings.interjection_ms`; a short utterance there of more than `INTERJECTION_WORDS`
-different words, "What's the weather?", is a request of its own and ends at the usual pause);
-until the pause is long enough, `LikelyTurn` lets the model ready itself for them. An utterance
-that ends in that same pause after the usual silence takes the pause's transcript too (Whisper
-costs about the same for any short clip); one with words after the pause is transcribed whole.
+`VadSettings.interjection_ms`); until the pause is long enough, `LikelyTurn` lets the model ready
+itself for them. An utterance that ends in that same pause after the usual silence takes the
+pause's transcript too (Whisper costs about the same for any short clip); one with words after the
+pause is transcribed whole.
 """
 
 from __future__ import annotations
@@ -37,21 +36,11 @@ UNFINISHED = frozenset(
     "and or but so because then the a an to of in on at for with if that my your his her their our is are was "
     "were what which who whose how when where like um uh er".split())
 
-# a short utterance over the answer with this many different words or fewer is an interjection
-# ("Stop.", "Hold on."), and the turn waits for what follows it. Different words: Whisper can hear a
-# short word it is unsure of over and over ("stop stop stop ..."), and that is no request
-INTERJECTION_WORDS = 2
-
 
 def looks_finished(text: str) -> bool:
     """Whether `text` reads as a whole sentence: something said, not ending on a word that leads on."""
     words = re.findall(r"[a-z']+", text.lower())
     return bool(words) and words[-1] not in UNFINISHED and not text.rstrip().endswith((",", "-", "…", "..."))
-
-
-def interjection(text: str) -> bool:
-    """Whether `text`, said briefly over the answer, is an interjection ("Stop.") rather than a request."""
-    return len(set(re.findall(r"[\w']+", text.lower()))) <= INTERJECTION_WORDS
 
 
 class Transcriber(Processor):
@@ -114,10 +103,8 @@ class Transcriber(Processor):
         if not looks_finished(text):
             self.segmenter.wait_longer(pause.pause)
             return
-        if self.segmenter.waits_longer(pause.pause):  # short, over the answer
-            if interjection(text):  # "Stop.": more may come
-                return
-            self.segmenter.whole_request(pause.pause)  # "What's the weather?"
+        if self.segmenter.waits_longer(pause.pause):  # "Stop." over the answer: more is likely to come
+            return
         utterance = self.segmenter.end_at_pause(pause.pause)
         if isinstance(utterance, Utterance):  # the pause is long enough: this is the turn, already transcribed
             await self.push(utterance)

@@ -262,30 +262,6 @@ async def test_a_short_interjection_over_the_answer_keeps_the_turn_open_for_what
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("said", "a_request"), [("Stop.", False), ("What is the weather?", True)])
-async def test_over_the_answer_a_short_request_ends_at_the_pause_and_an_interjection_waits(
-        tmp_path: Path, said: str, a_request: bool):
-    from assistant.engine import Engine
-    from assistant.live.transcriber import Transcriber
-    from models import AnyToAnyModel
-
-    # both are short utterances over the answer here; their words tell a request from an interjection
-    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(interjection_ms=3000))
-    samples = np.concatenate([np.zeros(8000, np.float32), voiced(speech(said, tmp_path)),
-                              np.zeros(int(0.5 * 16000), np.float32)])  # past the pause, short of 1.1 s
-    async with Engine(AnyToAnyModel.from_profile("local")) as engine:
-        transcriber = Transcriber(engine, segmenter)
-        sink = QueueSink()
-        segmenter.link(transcriber)
-        transcriber.link(sink)
-        for chunk in chunks(samples):
-            await segmenter.process(dataclasses.replace(chunk, far_end=True, echo_settled=True))
-        await transcriber.settle()
-    utterances = [f for f in (sink.queue.get_nowait() for _ in range(sink.queue.qsize())) if isinstance(f, Utterance)]
-    assert len(utterances) == int(a_request) and segmenter.speaking is not a_request
-
-
-@pytest.mark.asyncio
 async def test_what_is_left_of_the_echo_over_the_answer_makes_no_turn(tmp_path: Path):
     said = np.concatenate([np.zeros(8000, np.float32), voiced(speech("What time is it?", tmp_path)),
                            np.zeros(24000, np.float32)])  # longer than a short utterance over the answer waits
@@ -334,15 +310,6 @@ def test_words_that_lead_on_do_not_end_a_turn():
     assert looks_finished("What is the capital of France?") and looks_finished("Turn on the lights.")
     for unfinished in ("I want to go to the park and", "So the thing is", "Tell me about the", "Well,", "um"):
         assert not looks_finished(unfinished), unfinished
-
-
-def test_a_word_or_two_over_the_answer_is_an_interjection_and_more_is_a_request():
-    from assistant.live.transcriber import interjection
-
-    for said in ("Stop.", "Hold on.", "Wait, wait!", "stop stop stop stop stop stop"):  # Whisper repeats a word
-        assert interjection(said), said
-    for said in ("What's the weather?", "Turn it off.", "What is 2 + 2?"):
-        assert not interjection(said), said
 
 
 @pytest.mark.asyncio
