@@ -62,7 +62,9 @@ class VadSettings:
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
     # not a turn. The canceller takes much more than this off each chunk of echo alone, even in its
     # first second, and a voice the speaker did not play keeps most of its energy in some chunk of
-    # it (measured in docs/benchmarks.md)
+    # it (measured in docs/benchmarks.md). Speech that starts within `pad_ms_far_end` after such a
+    # drop keeps the dropped audio before it: it may have been a talker's first words, taken down
+    # by the canceller like the echo, with the rest of them following
     residue_db: float = -6.0
 
     @classmethod
