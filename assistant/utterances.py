@@ -175,7 +175,7 @@ class UtteranceSegmenter(Processor):
                          else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
-                if self._clock - self._dropped_at <= s.pad_ms_far_end / 1000:
+                if self._dropped and self._clock - self._dropped_at <= s.pad_ms_far_end / 1000:
                     # what was just dropped as the echo's residue, and everything since, may be the
                     # same voice going on (a talker's "Excuse me" the canceller took down like the echo)
                     padded = [(window, None) for window in self._dropped] + list(self._pad)
