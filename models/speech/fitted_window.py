@@ -5,7 +5,8 @@ paragraph, and on two CPU cores that fixed cost is most of a spoken turn's trans
 CTranslate2 encoder takes shorter input: the clip plus a few seconds of padding is enough for the
 decoder to see where the speech ends. On a window that short, Whisper tends to start the clip
 over once it has said it, so decoding runs with timestamps and keeps only the sentences that lie
-inside the clip, up to the first sentence that repeats an earlier one (or its start); a clip
+inside the clip, up to the first sentence that repeats an earlier one (or its start), and within a
+sentence a word or phrase said over and over ("stop, stop, stop, stop, ...") only once; a clip
 Whisper itself judges to hold no speech gives no words, as faster-whisper's own decoding does. Greedy decoding: beam
 search on a fitted window favours those repeats. The figures of both windows, side by side, are
 in docs/benchmarks.md (`bench/asr_window.py`).
@@ -24,10 +25,36 @@ MAX_FRAMES = 3000  # Whisper's whole window (30 s)
 NO_SPEECH = 0.6  # Whisper's own test: no speech when its no-speech probability is over this ...
 LOW_LOGPROB = -1.0  # ... and the words' mean log-probability under this (a "Thank you." heard in noise)
 TOKENS_PER_S = 15  # a bound well above fast speech's tokens a second, so a runaway decode stops
+LOOP_REPEATS = 4  # a word or phrase (up to LOOP_WORDS words) this many times in a row is a decoding loop
+LOOP_WORDS = 4
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+", text.lower())
+
+
+def without_loops(sentence: str) -> str:
+    """`sentence` with each run of a word or phrase said `LOOP_REPEATS` or more times in a row cut
+    to its first time: on a short window Whisper can fall into saying a word again until its token
+    limit ("Stop, stop, stop, ..." for one "Stop." heard over the echo). A person may say a word
+    twice or three times; the run is cut only past that, and what follows the run is kept."""
+    spans = [match.span() for match in re.finditer(r"[\w']+", sentence)]
+    words = [sentence[start:end].lower() for start, end in spans]
+    for size in range(1, LOOP_WORDS + 1):
+        for first in range(len(words) - size * LOOP_REPEATS + 1):
+            phrase = words[first:first + size]
+            times = 1
+            while words[first + times * size:first + (times + 1) * size] == phrase:
+                times += 1
+            if times >= LOOP_REPEATS:
+                once = spans[first + size - 1][1]  # where the phrase's first time ends
+                end = first + times * size  # the first word after the run
+                if end < len(spans):  # joined as the first and second times were
+                    cut = sentence[:once] + sentence[once:spans[first + size][0]] + sentence[spans[end][0]:]
+                else:
+                    cut = sentence[:once] + sentence[spans[end - 1][1]:].lstrip(",;: ")
+                return without_loops(cut)
+    return sentence
 
 
 class FittedWindow:
@@ -76,6 +103,7 @@ class FittedWindow:
             text = self.tokenizer.decode(current)
             current.clear()
             for sentence in re.findall(r"[^.?!]+[.?!]*", text):
+                sentence = without_loops(sentence)
                 words = _words(sentence)
                 if any(_words(earlier)[:len(words)] == words for earlier in kept):  # said again, or its start
                     return False

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models import AnyToAnyModel, AudioData, read_audio
+from models.speech.fitted_window import without_loops
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +71,15 @@ def test_fitted_window_keeps_each_sentence_once_and_only_inside_the_clip(local_m
     assert fitted._segments(restarted, seconds=4.5) == ["Open the door.", "Then close it."]
     beyond = [at(0), *said("Open the door."), at(1.5), at(4.0), *said("Something else."), at(5.0)]
     assert fitted._segments(beyond, seconds=2.0) == ["Open the door."]
+    stuck = [at(0), *said("Stop, stop, stop, stop, stop, stop, stop, stop")]  # a loop cut by the token limit
+    assert fitted._segments(stuck, seconds=1.0) == ["Stop"]
+
+
+def test_a_word_said_over_and_over_is_a_decoding_loop_kept_once():
+    assert without_loops("No, no, no, no, please stop.") == "No, please stop."
+    assert without_loops("I said go to bed go to bed go to bed go to bed now.") == "I said go to bed now."
+    assert without_loops("Stop, stop, stop.") == "Stop, stop, stop."  # three times: a person may say it so
+    assert without_loops("Wait a second.") == "Wait a second."
 
 
 def test_a_clip_longer_than_whispers_window_is_heard_through_the_full_window(local_model: AnyToAnyModel,
