@@ -19,8 +19,11 @@
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
+Talkers are espeak-ng's voices, or recorded people with `--speech DIR` (each clip's words beside
+it, see `bench.speech_set.recorded_speech`): the questions and the talkers over the answer, in turn.
+
 Writes bench/results/voice_room.json.
-Run: `.venv/bin/python -m bench.voice_room [--questions 20] [--barge-ins 20]`."""
+Run: `.venv/bin/python -m bench.voice_room [--questions 20] [--barge-ins 20] [--speech DIR]`."""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ from assistant.engine import Engine
 from assistant.frames import BargeIn, SpeechOutput, TextDelta, Transcript, Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
-from bench.speech_set import speak, wer
+from bench.speech_set import recorded_speech, speak, wer
 from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -58,26 +61,37 @@ OVER_VOICES = ["en+f3", "en-us+f2", "en-gb+f4", "en+m3", "en-us+f4"]
 # any moment of an answer (between its first pieces, over a long sentence), not at one
 TALK_OVER_S = [1.5, 1.0, 2.5, 2.0, 3.0, 1.25, 2.25, 1.75, 2.75, 3.25, 1.15]
 GAP_S = 14.0  # between questions: room for the answer
+QUESTION_S = 2.0  # ... after a question this long (a longer one pushes the next back)
 ASKED_S = 2.0  # an answer stopped this long after a question ends was stopped by it (its words are heard)
 SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
 
 
 def voiced_end(clip: AudioData) -> float:
-    """Seconds into `clip` where its last word ends (espeak-ng pads its clips with silence)."""
-    loud = np.nonzero(np.abs(clip.samples) > 0.02)[0]
-    return (loud[-1] + 1) / clip.rate if len(loud) else 0.0
+    """Seconds into `clip` where its last word ends (espeak-ng pads its clips with silence, and a
+    recording has the room's quiet after it): the end of its last 10 ms within 40 dB of its loudest."""
+    size = clip.rate // 100
+    frames = clip.samples[:len(clip.samples) // size * size].reshape(-1, size)
+    loudness = np.sqrt(np.mean(np.square(frames), axis=1))
+    loud = np.nonzero(loudness > loudness.max() * 10 ** (-40 / 20))[0] if len(loudness) else []
+    return (loud[-1] + 1) * size / clip.rate if len(loud) and loudness.max() > 0 else 0.0
 
 
-async def room(model: AnyToAnyModel, folder: Path, count: int) -> dict[str, object]:
-    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(count)]
-    clips = [speak(q, folder) for q in questions]
-    schedule = [(1.0 + i * GAP_S, clip) for i, clip in enumerate(clips)]
-    the_room = SimulatedRoom(schedule, seconds=1.0 + count * GAP_S, path=EchoPath(delay_ms=80, gain=0.7))
+async def room(model: AnyToAnyModel, folder: Path, count: int,
+               speech: list[tuple[str, AudioData]] | None = None) -> dict[str, object]:
+    """`count` questions, `QUESTIONS` said by espeak-ng, or the clips of `speech` (words, clip) in turn."""
+    said = [speech[i % len(speech)] for i in range(count)] if speech else [
+        (QUESTIONS[i % len(QUESTIONS)], speak(QUESTIONS[i % len(QUESTIONS)], folder)) for i in range(count)]
+    questions, clips = [words for words, _ in said], [clip for _, clip in said]
+    schedule, at = [], 1.0
+    for clip in clips:  # a longer recorded question leaves its answer as much room
+        schedule.append((at, clip))
+        at += GAP_S + max(0.0, clip.seconds - QUESTION_S)
+    the_room = SimulatedRoom(schedule, seconds=at, path=EchoPath(delay_ms=80, gain=0.7))
     playback = Playback(the_room.speaker)
     frames: list[tuple[float, object]] = []
     async with Engine(model) as engine:
         session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
-        async for frame in session.events(seconds=count * GAP_S + 30):
+        async for frame in session.events(seconds=at + 30):
             await playback.process(frame)
             frames.append((time.monotonic(), frame))
     canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
@@ -152,16 +166,21 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
     return round(10 * np.log10(heard / max(left, 1e-12)), 1)
 
 
-async def barge_in(model: AnyToAnyModel, folder: Path, trials: int) -> dict[str, object]:
+async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
+                   speech: list[tuple[str, AudioData]] | None = None) -> dict[str, object]:
     """Each trial is a session that has answered one question already (its canceller has heard the
     room); then a long answer, and 1.0-3.25 s after its first spoken piece (a different moment each
-    trial, `TALK_OVER_S`) a second voice talks over it."""
+    trial, `TALK_OVER_S`) a second voice talks over it: `OVERS` in espeak-ng's voices, or the clips
+    of `speech` (words, clip) in turn."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
     detected, latencies, confirm, settled = 0, [], [], 0
     alone, errors, heard_over = [], [], []
     for trial in range(trials):
-        said = OVERS[trial % len(OVERS)]
-        over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
+        if speech:
+            said, over = speech[trial % len(speech)]
+        else:
+            said = OVERS[trial % len(OVERS)]
+            over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
         alone.append(wer(said, model.transcribe(over)))
         the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=22 + GAP_S,
                                  path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
@@ -242,9 +261,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     model.load_all()
     list(model.respond(ModelRequest(text="hello", want={Modality.TEXT}, max_new_tokens=4)))  # warm
     with tempfile.TemporaryDirectory() as folder:
-        result = {"profile": args.profile, "conversation": conversation(model),
-                  "room": await room(model, Path(folder), args.questions),
-                  "barge_in": await barge_in(model, Path(folder), args.barge_ins)}
+        speech = recorded_speech(args.speech) if args.speech else None
+        result = {"profile": args.profile, "talkers": str(args.speech) if args.speech else "espeak-ng",
+                  "conversation": conversation(model),
+                  "room": await room(model, Path(folder), args.questions, speech),
+                  "barge_in": await barge_in(model, Path(folder), args.barge_ins, speech)}
     result["goals"] = {"self_interruptions": 0, "own_voice_turns": 0, "echo_removed_db": 25,
                        "barge_ins_detected_share": 0.95, "stop_latency_ms_median": 250, "wer_ratio": 1.3,
                        "last_word_to_first_sound_ms_median": 1000, "last_word_to_first_text_ms_median": 600,
@@ -257,6 +278,9 @@ def main() -> None:
     parser.add_argument("--profile", default="local")
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--barge-ins", type=int, default=5)
+    parser.add_argument("--speech", type=Path, default=None,
+                        help="recorded speech for the questions and the talkers over the answer: NAME.wav (.flac, "
+                             ".mp3 ...) with NAME.txt beside it, or LibriSpeech's folders (default: espeak-ng)")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     RESULTS.mkdir(exist_ok=True)
