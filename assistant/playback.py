@@ -21,6 +21,7 @@ import numpy as np
 
 from models import AudioData, resample
 
+from .device_clock import DeviceClock
 from .echo import DEVICE_LEAD_S, EchoReference
 from .echo import RATE as REFERENCE_RATE
 from .frames import BargeIn, Frame, Interruption, SourceStatus, SpeechOutput
@@ -53,6 +54,7 @@ class SpeechPlayer:
         self._wake = threading.Condition()
         self._closing = False
         self._rate = 0  # the open stream's rate
+        self._clock = DeviceClock(1)  # when the open stream's blocks sound
         self._last_sound = 0.0  # when the callback last had samples to play (time.monotonic)
         self._thread: threading.Thread | None = None
         if self.available:
@@ -141,6 +143,7 @@ class SpeechPlayer:
             stream = sounddevice.OutputStream(samplerate=rate, channels=1, dtype="float32", device=self.device,
                                               latency="high", callback=self._callback)
             self._rate, self._last_sound = rate, time.monotonic()
+            self._clock = DeviceClock(rate)
             stream.start()
         except Exception:
             log.exception("could not open the speaker: this answer is not played")
@@ -157,7 +160,9 @@ class SpeechPlayer:
         out.fill(0)
         now = time.monotonic()
         ahead = when.outputBufferDacTime - when.currentTime
-        sounds_at = now + (ahead if 0 < ahead < 1 else 0.0)  # a backend without the times: now
+        # the card's stated time (a backend without the times: now), steadied by the sample count
+        underflow = bool(status.output_underflow)  # samples were lost: the count starts again
+        sounds_at = self._clock.at(now + (ahead if 0 < ahead < 1 else 0.0), frames, broken=underflow)
         filled = 0
         with self._wake:
             while filled < frames and self._sentences and not self._paused:
