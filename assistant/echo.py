@@ -16,7 +16,8 @@ echo alone would be are marked `voice_over_echo` (assistant/double_talk.py): the
 in the cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with
 the echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
 (assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that voice
-(`AudioChunk.for_words`). It does so only while the linear filter removes the echo well
+(`AudioChunk.for_words`), its reference read to follow the echo's drift on a real sound card
+(assistant/echo_drift.py). It does so only while the linear filter removes the echo well
 (`LINEAR_SETTLED_DB` over its recent frames of echo alone): until it has converged, or where it
 cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
 hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept
@@ -39,8 +40,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .double_talk import ECHO_ONLY, LouderThanEcho
+from .echo_drift import EchoLag, read_shifted
 from .frames import AudioChunk, Frame, SourceStatus
-from .linear_echo import LinearEcho, int16
+from .linear_echo import FILTER_SAMPLES, LinearEcho, int16
 from .processor import Processor
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,8 @@ class EchoCanceller(Processor):
             log.warning("linear echo filter unavailable (%s): speech over the answer is transcribed from AEC3's output",
                         error)
             self._linear = None
+        self._lag = EchoLag(FILTER_SAMPLES)  # the echo's drift, which the linear filter's reference follows
+        self._drift_told: float | None = None
 
     async def process(self, frame: Frame) -> None:
         if not isinstance(frame, AudioChunk):
@@ -224,12 +228,13 @@ class EchoCanceller(Processor):
         words = np.empty(whole, np.float32) if self._linear is not None else None
         louder = 0
         for start in range(0, whole, FRAME):
-            played = self.reference.take(FRAME, start_at + start / RATE + self.reference.lead_s)
+            at = start_at + start / RATE + self.reference.lead_s
+            played = self.reference.take(FRAME, at)
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
             if words is not None:
                 try:
-                    words[start:start + FRAME] = self._linear.cancel(heard, played)
+                    words[start:start + FRAME] = self._linear.cancel(heard, self._drifted(heard, played, at))
                 except Exception:  # Whisper hears AEC3's output from now on; the canceller goes on
                     log.exception("linear echo filter failed: speech is transcribed from AEC3's output")
                     self._linear = words = None
@@ -246,6 +251,16 @@ class EchoCanceller(Processor):
                     self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
+
+    def _drifted(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray:
+        """The reference for the linear filter: `played`, read back as far as the echo has drifted."""
+        self._lag.add(heard, played, at)
+        shift = self._lag.shift(at)
+        drift = self._lag.drift_ppm if self._lag.following else None
+        if drift is not None and (self._drift_told is None or abs(drift - self._drift_told) > 20):
+            self._drift_told = drift
+            log.info("the echo drifts %.0f ppm against the speaker's stream: the linear filter follows it", drift)
+        return read_shifted(self.reference.take, FRAME, at, shift) if shift else played
 
 
 def _reduced(reductions: deque[float], frames: int, db: float) -> bool:

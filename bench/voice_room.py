@@ -23,7 +23,7 @@ Talkers are espeak-ng's voices, or recorded people with `--speech DIR` (each cli
 it, see `bench.speech_set.recorded_speech`): the questions and the talkers over the answer, in turn.
 
 Writes bench/results/voice_room.json.
-Run: `.venv/bin/python -m bench.voice_room [--questions 20] [--barge-ins 20] [--speech DIR]`."""
+Run: `.venv/bin/python -m bench.voice_room [--questions 20] [--barge-ins 20] [--speech DIR] [--drift-ppm 65]`."""
 
 from __future__ import annotations
 
@@ -76,9 +76,10 @@ def voiced_end(clip: AudioData) -> float:
     return (loud[-1] + 1) * size / clip.rate if len(loud) and loudness.max() > 0 else 0.0
 
 
-async def room(model: AnyToAnyModel, folder: Path, count: int,
-               speech: list[tuple[str, AudioData]] | None = None) -> dict[str, object]:
-    """`count` questions, `QUESTIONS` said by espeak-ng, or the clips of `speech` (words, clip) in turn."""
+async def room(model: AnyToAnyModel, folder: Path, count: int, speech: list[tuple[str, AudioData]] | None = None,
+               drift_ppm: float = 0.0) -> dict[str, object]:
+    """`count` questions, `QUESTIONS` said by espeak-ng, or the clips of `speech` (words, clip) in turn;
+    the echo's lag drifting `drift_ppm`."""
     said = [speech[i % len(speech)] for i in range(count)] if speech else [
         (QUESTIONS[i % len(QUESTIONS)], speak(QUESTIONS[i % len(QUESTIONS)], folder)) for i in range(count)]
     questions, clips = [words for words, _ in said], [clip for _, clip in said]
@@ -86,7 +87,7 @@ async def room(model: AnyToAnyModel, folder: Path, count: int,
     for clip in clips:  # a longer recorded question leaves its answer as much room
         schedule.append((at, clip))
         at += GAP_S + max(0.0, clip.seconds - QUESTION_S)
-    the_room = SimulatedRoom(schedule, seconds=at, path=EchoPath(delay_ms=80, gain=0.7))
+    the_room = SimulatedRoom(schedule, seconds=at, path=EchoPath(delay_ms=80, gain=0.7, drift_ppm=drift_ppm))
     playback = Playback(the_room.speaker)
     frames: list[tuple[float, object]] = []
     async with Engine(model) as engine:
@@ -167,13 +168,13 @@ def _echo_removed(levels, voices: list[tuple[float, float]]) -> float | None:
 
 
 async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
-                   speech: list[tuple[str, AudioData]] | None = None) -> dict[str, object]:
+                   speech: list[tuple[str, AudioData]] | None = None, drift_ppm: float = 0.0) -> dict[str, object]:
     """Each trial is a session that has answered one question already (its canceller has heard the
     room); then a long answer, and 1.0-3.25 s after its first spoken piece (a different moment each
     trial, `TALK_OVER_S`) a second voice talks over it: `OVERS` in espeak-ng's voices, or the clips
-    of `speech` (words, clip) in turn."""
+    of `speech` (words, clip) in turn. The echo's lag drifts `drift_ppm`."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
-    detected, latencies, confirm, settled = 0, [], [], 0
+    detected, latencies, confirm, settled, linear = 0, [], [], 0, 0
     alone, errors, heard_over = [], [], []
     for trial in range(trials):
         if speech:
@@ -183,7 +184,8 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
             over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
         alone.append(wer(said, model.transcribe(over)))
         the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=22 + GAP_S,
-                                 path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial))
+                                 path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial,
+                                               drift_ppm=drift_ppm))
         playback = Playback(the_room.speaker)
         spoke_at: list[float] = []
         heard: list[Transcript] = []  # each transcript after the talker began
@@ -203,6 +205,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
                     starts = the_room.say(over, after_s=after_s)
                     span = (starts, starts + over.seconds)  # on the microphone stream's timeline
                     settled += canceller.settled
+                    linear += canceller.linear_settled  # Whisper hears the linear filter's output
                     residues = session.transcriber.segmenter.residues
                 elif isinstance(frame, Transcript) and spoke_at and frame.utterance is not None:
                     heard.append(frame)
@@ -223,6 +226,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
                                            round(t.utterance.end - span[0], 2)] for t in heard]})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
+            "linear_filter_heard_when_talked_over": linear,
             "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),
             "confirmed_after_ms": confirm, "confirmed_after_ms_median": _median(confirm),
             "wer_alone": None if without is None else round(without, 3),
@@ -263,9 +267,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         speech = recorded_speech(args.speech) if args.speech else None
         result = {"profile": args.profile, "talkers": str(args.speech) if args.speech else "espeak-ng",
-                  "conversation": conversation(model),
-                  "room": await room(model, Path(folder), args.questions, speech),
-                  "barge_in": await barge_in(model, Path(folder), args.barge_ins, speech)}
+                  "drift_ppm": args.drift_ppm, "conversation": conversation(model),
+                  "room": await room(model, Path(folder), args.questions, speech, args.drift_ppm),
+                  "barge_in": await barge_in(model, Path(folder), args.barge_ins, speech, args.drift_ppm)}
     result["goals"] = {"self_interruptions": 0, "own_voice_turns": 0, "echo_removed_db": 25,
                        "barge_ins_detected_share": 0.95, "stop_latency_ms_median": 250, "wer_ratio": 1.3,
                        "last_word_to_first_sound_ms_median": 1000, "last_word_to_first_text_ms_median": 600,
@@ -281,6 +285,8 @@ def main() -> None:
     parser.add_argument("--speech", type=Path, default=None,
                         help="recorded speech for the questions and the talkers over the answer: NAME.wav (.flac, "
                              ".mp3 ...) with NAME.txt beside it, or LibriSpeech's folders (default: espeak-ng)")
+    parser.add_argument("--drift-ppm", type=float, default=0.0,
+                        help="the echo's lag drifts this much, as a real sound card's does (65 on a PulseAudio loop)")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     RESULTS.mkdir(exist_ok=True)

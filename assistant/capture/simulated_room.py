@@ -1,6 +1,7 @@
 """`SimulatedRoom`: a kitchen table in a test. Its microphone hears the user's speech at set times,
 a second voice over them, room noise, and whatever its `speaker` plays, through an echo path
-(delay, gain, a reverberant tail, light clipping), in real time.
+(delay, gain, a reverberant tail, light clipping, and a lag that may drift as a sound card's
+does), in real time.
 
 The speaker takes the place of the sound card: a player that plays into the room and feeds the
 echo reference exactly what it played, so a live session runs against the room as it would
@@ -17,6 +18,7 @@ import numpy as np
 
 from assistant.capture.base import AUDIO_QUEUE_SIZE, CaptureSource, Clock, Run, Sleep, block_samples, pacing
 from assistant.echo import RATE, EchoReference
+from assistant.echo_drift import HALF_TAPS, read_shifted
 from assistant.frames import AudioChunk, SourceStatus
 from models import AudioData, resample
 
@@ -33,6 +35,9 @@ class EchoPath:
     clip: float = 0.9  # the microphone's preamp saturates here
     noise: float = 0.003  # room noise, RMS
     seed: int = 0
+    # the echo's lag grows by this share (in millionths) of the time gone: the speaker's sample rate
+    # against the microphone's on a real sound card (negative: the lag shrinks), up to the delay
+    drift_ppm: float = 0.0
 
     def impulse_response(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
@@ -153,7 +158,13 @@ class SimulatedRoom(CaptureSource):
 
     def _read(self, run: Run) -> str:
         response = self.path.impulse_response()
-        ringing = np.zeros(len(response) + self.block, np.float32)  # the echo still to arrive
+        behind = RATE  # the echo of the last second, which a growing lag reads back into ...
+        line = np.zeros(behind + len(response) + self.block, np.float32)  # ... and the echo to come; [behind] is now
+        reach = (-(self.path.delay_ms * RATE / 1000 - HALF_TAPS), behind - 2 * HALF_TAPS)  # the shifts it can read
+
+        def take(count: int, at: float) -> np.ndarray:
+            first = round(at * RATE)
+            return line[first:first + count]
         rng = np.random.default_rng(self.path.seed + 1)
         run.started(f"echo {self.path.delay_ms:g} ms, gain {self.path.gain:g}")
         pacer = pacing(self._clock, self._sleep, run)
@@ -165,11 +176,13 @@ class SimulatedRoom(CaptureSource):
             at = self.started_at + position / RATE
             played = self.speaker._next(self.block, at)
             if not self.headphones:
-                ringing[:len(response) + self.block - 1] += np.convolve(played, response)
+                line[behind:behind + len(response) + self.block - 1] += np.convolve(played, response)
+            shift = float(np.clip(self.path.drift_ppm * 1e-6 * position, *reach))  # the echo's lag, grown
+            echo = read_shifted(take, self.block, behind / RATE, shift)
             with self._voices_lock:
                 self._position = position
-                heard = self._voices[position:position + self.block] + ringing[:self.block]
-            ringing = np.concatenate([ringing[self.block:], np.zeros(self.block, np.float32)])
+                heard = self._voices[position:position + self.block] + echo
+            line = np.concatenate([line[self.block:], np.zeros(self.block, np.float32)])
             heard = heard + rng.standard_normal(self.block).astype(np.float32) * self.path.noise
             heard = np.clip(heard, -self.path.clip, self.path.clip).astype(np.float32)
             if run.stopping or not run.emit(AudioChunk(heard, RATE, position / RATE, created=at + self.block / RATE)):

@@ -2,11 +2,14 @@
 livekit, and Speex's linear filter through pyaec for what Whisper hears), the echo reference, and
 half-duplex when the canceller cannot run."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from assistant.capture.simulated_room import EchoPath, SimulatedRoom
 from assistant.echo import RATE, EchoCanceller, EchoReference
+from assistant.echo_drift import read_shifted
 from assistant.frames import AudioChunk, SourceStatus
 from assistant.processor import QueueSink
 from assistant.utterances import VadSettings
@@ -254,3 +257,54 @@ async def test_a_linear_filter_that_does_not_remove_the_echo_is_not_what_whisper
     out, frames = await _cancel(canceller, _room(far), far)
     assert canceller.settled and not canceller.linear_settled  # AEC3 removes the echo, the filter does not
     assert all(f.for_words is None for f in frames if isinstance(f, AudioChunk))
+
+
+@pytest.mark.asyncio
+async def test_whisper_hears_the_linear_filter_where_the_echo_drifts_as_on_a_real_sound_card(tmp_path):
+    """On a real card the echo's lag behind its reference drifts (65 ppm on a PulseAudio loop):
+    the linear filter's reference follows it, so the filter goes on removing the echo well and
+    Whisper hears its output (chasing the drift, it removed 8-10 dB and Whisper heard AEC3's)."""
+    far = read_audio(make_speech(tmp_path / "far.wav", [
+        "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
+        "Berlin is the capital of Germany, and it has a long history of art and music.",
+        "Rome is the capital of Italy, an old city of churches, fountains and narrow streets.",
+        "Madrid is the capital of Spain, high on a plain in the middle of the country, hot in summer.",
+        "Vienna is the capital of Austria, on the Danube, a city of music, coffee houses and palaces."])).samples
+    nominal = _room(far, delay_ms=60.0, gain=0.7)
+
+    def take(count: int, at: float) -> np.ndarray:
+        return np.pad(nominal[round(at * RATE):][:count], (0, count))[:count]
+
+    mic = np.zeros_like(nominal)
+    for start in range(0, len(mic), 512):  # the echo's lag grows by 65 ppm of the time gone
+        mic[start:start + 512] = read_shifted(take, 512, start / RATE, 65e-6 * start)[:len(mic) - start]
+    _, frames = await _cancel(EchoCanceller(_reference()), mic, far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    late = [c for c in chunks if c.timestamp >= len(far) / RATE - 6.0]  # its last 6 s
+    assert all(c.for_words is not None for c in late)  # the linear filter removes the echo well there
+    words = np.concatenate([c.for_words for c in late])
+    start = round(late[0].timestamp * RATE)
+    assert _db(mic[start:start + len(words)]) - _db(words) >= 15
+
+
+@pytest.mark.asyncio
+async def test_the_simulated_rooms_echo_can_drift_as_a_sound_cards_does():
+    now = [10.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    clicks = np.zeros(RATE, np.float32)
+    clicks[[0, RATE // 2]] = 0.5  # a click at once and half a second later
+    path = EchoPath(delay_ms=50, gain=1.0, tail_gain=0.0, noise=0.0, drift_ppm=2000.0)
+    room = SimulatedRoom([], seconds=1.0, path=path, clock=lambda: now[0], sleep=sleep)
+    room.speaker.play(AudioData(clicks, RATE))
+    heard = np.concatenate([f.samples for f in [f async for f in room.frames()] if isinstance(f, AudioChunk)])
+    first, second = np.argmax(heard[:RATE // 2]), RATE // 2 + np.argmax(heard[RATE // 2:])
+    assert first == pytest.approx(800, abs=1)  # 50 ms after it played (and 2000 ppm of that)
+    # half a second later the lag has grown by 2000 ppm of it: 16 samples, give or take the 32 ms block
+    assert second - RATE // 2 - first == pytest.approx(16, abs=2)
+    steady = SimulatedRoom([], seconds=1.0, path=replace(path, drift_ppm=0.0), clock=lambda: now[0], sleep=sleep)
+    steady.speaker.play(AudioData(clicks, RATE))
+    heard = np.concatenate([f.samples for f in [f async for f in steady.frames()] if isinstance(f, AudioChunk)])
+    assert list(np.nonzero(heard)[0]) == [800, RATE // 2 + 800] and heard[800] == 0.5  # without: as played

@@ -1,0 +1,161 @@
+"""The echo's drift: the linear echo filter's reference kept at a steady lag behind the microphone.
+
+The linear filter (assistant/linear_echo.py) models the echo as its reference delayed and shaped
+by the room, at a fixed lag. On a real sound card the echo's lag behind the reference drifts: the
+speaker's samples do not keep their nominal rate against the microphone's (a PulseAudio loop's
+echo came 65 ppm sooner each second, about a sample a second, see docs/benchmarks.md), and a
+filter that chases a lag moving that fast removes 8-12 dB of the echo instead of 20 or more.
+AEC3 estimates the delay itself; this does the same for the linear filter:
+
+- `EchoLag` measures the echo's lag behind the reference every half second, over the last second
+  of microphone and reference (a generalised cross-correlation with phase transform, whose peak is
+  the direct sound's lag, to a fraction of a sample), and fits a line to the last 30 s of
+  measures (Theil-Sen: the median of the pairwise slopes, so a measure taken while someone talks
+  over the echo does not bend it).
+- Once the drift is measured, `shift` is how far back the reference must be read for the echo to
+  stay at the lag the filter has learned: it grows or shrinks with the drift. The reference is then
+  read at that fraction of a sample (`read_shifted`, windowed-sinc interpolation).
+- A reference read later than it is known cannot be had, so where the lag shrinks the shift starts
+  `MARGIN_S` back and runs down to none; then (and where a growing lag has shifted it `MAX_SHIFT_S`)
+  the filter's lag is set anew, a jump it converges on again as it does at the start of a session.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+RATE = 16000
+WINDOW_S = 1.0  # the microphone a lag is measured over
+EVERY_S = 0.5  # a lag measured this often while the reference sounds
+FIT_S = 30.0  # the drift is fitted to the lags measured over this long
+MIN_MEASURES = 5  # a drift is fitted from this many lags ...
+MIN_SPAN_S = 2.0  # ... spanning at least this long: the drift is followed 3-4 s into the first answer
+MIN_PPM = 10.0  # a drift under this is not taken up (half a sample over the filter's converging time)
+PROMINENCE = 20.0  # a lag's correlation peak, against the median of the others, that makes it a measure
+JUMP_SAMPLES = 16.0  # a lag this far off the fit, three times in a row, means the echo's path changed
+MARGIN_S = 0.03  # where the lag shrinks: the shift starts this far back
+MAX_SHIFT_S = 0.5  # where it grows: the shift is set anew past this (the reference is kept 3 s)
+HALF_TAPS = 16  # the interpolating sinc's half length, in samples
+ACTIVE = 1e-5  # a reference frame's mean square above this (-50 dBFS) sounds
+
+
+class EchoLag:
+    """Feed it every 10 ms frame of microphone and reference (`add`); `shift` is how many samples
+    back (a fraction of one included) the linear filter's reference is to be read at a time."""
+
+    def __init__(self, max_lag: int, rate: int = RATE) -> None:
+        self.rate = rate
+        self.max_lag = max_lag
+        self._heard: deque[np.ndarray] = deque()
+        self._played: deque[np.ndarray] = deque()
+        self._window = int(WINDOW_S * rate)
+        self._size = 1 << int(np.ceil(np.log2(2 * self._window + max_lag)))  # FFT length, no wrap-around
+        self._held = 0  # samples held in `_heard`
+        self._since = 0.0  # seconds of sounding reference since the last measure
+        self.measures: deque[tuple[float, float]] = deque()  # (seconds, lag in samples)
+        self._off = 0  # measures in a row far off the fit
+        self._fit: tuple[float, float] | None = None  # (slope in samples a second, lag at time 0)
+        self._anchor: float | None = None  # the lag the filter is kept at; None: not following a drift
+
+    @property
+    def drift_ppm(self) -> float | None:
+        """The echo's drift behind its reference (positive: its lag grows), once measured."""
+        return None if self._fit is None else self._fit[0] / self.rate * 1e6
+
+    @property
+    def following(self) -> bool:
+        """Whether the reference is read back to follow a drift."""
+        return self._anchor is not None
+
+    def add(self, heard: np.ndarray, played: np.ndarray, at: float) -> None:
+        """One frame of microphone, and of the reference as it is paired with it (before any shift),
+        recorded at `at` (seconds)."""
+        self._heard.append(heard)
+        self._played.append(played)
+        self._held += len(heard)
+        keep = self._window + self.max_lag
+        while self._held - len(self._heard[0]) >= keep:
+            self._held -= len(self._heard.popleft())
+            self._played.popleft()
+        if float(np.mean(np.square(played))) > ACTIVE:
+            self._since += len(heard) / self.rate
+        if self._since >= EVERY_S and self._held >= keep:
+            self._since = 0.0
+            lag = self._measure()
+            if lag is not None:
+                self._record(at + len(heard) / self.rate - WINDOW_S / 2, lag)
+
+    def shift(self, at: float) -> float:
+        """Samples back to read the reference at `at` so the echo stays at the filter's lag (0 until
+        a drift is measured)."""
+        if self._fit is None or (self._anchor is None and abs(self._fit[0]) / self.rate * 1e6 < MIN_PPM):
+            return 0.0
+        slope, intercept = self._fit
+        lag = intercept + slope * at
+        shift = None if self._anchor is None else lag - self._anchor
+        if shift is None or not 0 <= shift <= MAX_SHIFT_S * self.rate:  # the filter's lag is set (anew)
+            self._anchor = lag - (MARGIN_S * self.rate if slope < 0 else 0.0)
+            shift = lag - self._anchor
+        return shift
+
+    def _measure(self) -> float | None:
+        """The echo's lag (samples) behind the reference over the last `WINDOW_S`, or None where
+        the correlation has no clear peak (little echo, a talker louder than it)."""
+        heard = np.concatenate(self._heard)[-self._window:]
+        played = np.concatenate(self._played)[-(self._window + self.max_lag):]
+        spectrum = np.fft.rfft(heard, self._size) * np.conj(np.fft.rfft(played, self._size))
+        spectrum /= np.maximum(np.abs(spectrum), 1e-12)
+        correlation = np.fft.irfft(spectrum, self._size)
+        lags = np.arange(self.max_lag)  # microphone sample n heard reference sample n - lag
+        values = correlation[(lags - self.max_lag) % self._size]
+        peak = int(np.argmax(values))
+        if values[peak] < PROMINENCE * float(np.median(np.abs(values))) or not 0 < peak < self.max_lag - 1:
+            return None
+        before, at, after = values[peak - 1:peak + 2]
+        return peak + 0.5 * float(before - after) / float(before - 2 * at + after)  # the parabola's vertex
+
+    def _record(self, when: float, lag: float) -> None:
+        if self._fit is not None and abs(lag - (self._fit[1] + self._fit[0] * when)) > JUMP_SAMPLES:
+            self._off += 1
+            if self._off < 3:
+                return
+            self.measures.clear()  # the echo's path changed: measured anew
+            self._fit = self._anchor = None
+        self._off = 0
+        self.measures.append((when, lag))
+        while self.measures and self.measures[0][0] < when - FIT_S:
+            self.measures.popleft()
+        self._fit = _fitted(list(self.measures)) or self._fit  # too few since a silence: the last fit goes on
+
+
+def _fitted(measures: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Theil-Sen line (slope, intercept) through (seconds, lag) measures; None where they are too
+    few or too short."""
+    if len(measures) < MIN_MEASURES or measures[-1][0] - measures[0][0] < MIN_SPAN_S:
+        return None
+    times, lags = np.array(measures).T
+    pairs = [(lags[j] - lags[i]) / (times[j] - times[i])
+             for i in range(len(times)) for j in range(i + 1, len(times)) if times[j] - times[i] >= 1.0]
+    slope = float(np.median(pairs))
+    return slope, float(np.median(lags - slope * times))
+
+
+def read_shifted(take: Callable[[int, float], np.ndarray], count: int, at: float, shift: float,
+                 rate: int = RATE) -> np.ndarray:
+    """`count` samples of a signal from `at` (seconds), `shift` samples back (a fraction of one
+    included), through `take(count, at)`: exact for a whole number of samples, interpolated with a
+    windowed sinc in between."""
+    whole = int(np.floor(shift))
+    if shift == whole:
+        return take(count, at - whole / rate)
+    first = -whole - HALF_TAPS  # the first sample read, from `at`
+    wide = take(count + 2 * HALF_TAPS, at + first / rate)
+    positions = np.arange(count) - shift - first  # where each wanted sample lies in `wide`
+    base = np.floor(positions).astype(int)
+    taps = np.arange(-HALF_TAPS + 1, HALF_TAPS + 1)
+    x = taps[None, :] - (positions - base)[:, None]
+    weights = np.sinc(x) * (0.5 + 0.5 * np.cos(np.pi * x / HALF_TAPS))
+    return np.sum(wide[base[:, None] + taps[None, :]] * weights, axis=1).astype(np.float32)
