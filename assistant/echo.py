@@ -158,7 +158,7 @@ class EchoCanceller(Processor):
             log.warning("linear echo filter unavailable (%s): speech over the answer is transcribed from AEC3's output",
                         error)
             self._linear = None
-        self._lag = EchoLag(FILTER_SAMPLES)  # the echo's drift, which the linear filter's reference follows
+        self.echo_lag = EchoLag(FILTER_SAMPLES)  # the echo's drift, which the linear filter's reference follows
         self._drift_told: float | None = None
 
     async def process(self, frame: Frame) -> None:
@@ -254,9 +254,9 @@ class EchoCanceller(Processor):
 
     def _drifted(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray:
         """The reference for the linear filter: `played`, read back as far as the echo has drifted."""
-        self._lag.add(heard, played, at)
-        shift = self._lag.shift(at)
-        drift = self._lag.drift_ppm if self._lag.following else None
+        self.echo_lag.add(heard, played, at)
+        shift = self.echo_lag.shift(at)
+        drift = self.echo_lag.drift_ppm if self.echo_lag.following else None
         if drift is not None and (self._drift_told is None or abs(drift - self._drift_told) > 20):
             self._drift_told = drift
             log.info("the echo drifts %.0f ppm against the speaker's stream: the linear filter follows it", drift)

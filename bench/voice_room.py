@@ -192,6 +192,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
         span = (0.0, 0.0)  # where the talker's clip lies on the microphone stream
         residues = 0  # the segmenter's residue drops before the talker began
         turns: list[str] = []
+        when: list[tuple[bool, bool]] = []  # as the talker comes in: the canceller settled, Whisper hears the linear
         async with Engine(model) as engine:
             session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
             canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
@@ -204,11 +205,13 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
                     spoke_at.append(time.monotonic() + after_s + 0.032)  # a block after the moment it is mixed in
                     starts = the_room.say(over, after_s=after_s)
                     span = (starts, starts + over.seconds)  # on the microphone stream's timeline
-                    settled += canceller.settled
-                    linear += canceller.linear_settled  # Whisper hears the linear filter's output
+                    asyncio.get_running_loop().call_later(
+                        after_s, lambda c=canceller, w=when: w.append((c.settled, c.linear_settled)))
                     residues = session.transcriber.segmenter.residues
                 elif isinstance(frame, Transcript) and spoke_at and frame.utterance is not None:
                     heard.append(frame)
+        if when:
+            settled, linear = settled + when[0][0], linear + when[0][1]
         # the voice pauses when the VAD hears the talker, and stops for good once their words make a turn
         speaker = the_room.speaker
         cuts = [c for c in speaker.cuts if spoke_at and c > spoke_at[0]]
