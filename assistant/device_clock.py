@@ -12,8 +12,9 @@ after that the count alone says when a block is, until the stream breaks or the 
 and its linear filter needs the two in step to a fraction of a sample: a clock that snapped back
 to each earlier measure moved the echo's lag by a few samples every few seconds on a PulseAudio
 loop, and the filter removed 5-7 dB of the echo instead of 20. A card whose true rate is off the
-nominal one drifts from `time.monotonic` (65 ppm: 4 ms a minute), which the canceller follows
-(assistant/echo_drift.py) until the drift reaches `RESYNC_S`.
+nominal one drifts from `time.monotonic` (65 ppm: 4 ms a minute); a speaker and a microphone on two
+such cards drift apart, which the canceller follows (assistant/echo_drift.py), until the count is
+`RESYNC_S` off and set anew.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ echo alone would be are marked `voice_over_echo` (assistant/double_talk.py): the
 in the cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with
 the echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
 (assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that voice
-(`AudioChunk.for_words`), its reference read to follow the echo's drift on a real sound card
-(assistant/echo_drift.py). It does so only while the linear filter removes the echo well
+(`AudioChunk.for_words`), its reference read to follow the echo where the speaker's and the
+microphone's clocks drift apart (assistant/echo_drift.py). It does so only while the linear filter removes the echo well
 (`LINEAR_SETTLED_DB` over its recent frames of echo alone): until it has converged, or where it
 cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
 hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept

@@ -1,11 +1,11 @@
 """The echo's drift: the linear echo filter's reference kept at a steady lag behind the microphone.
 
 The linear filter (assistant/linear_echo.py) models the echo as its reference delayed and shaped
-by the room, at a fixed lag. On a real sound card the echo's lag behind the reference drifts: the
-speaker's samples do not keep their nominal rate against the microphone's (a PulseAudio loop's
-echo came 65 ppm sooner each second, about a sample a second, see docs/benchmarks.md), and a
-filter that chases a lag moving that fast removes 8-12 dB of the echo instead of 20 or more.
-AEC3 estimates the delay itself; this does the same for the linear filter:
+by the room, at a fixed lag. Where the speaker and the microphone are two sound cards, each on its
+own clock (a USB microphone, the laptop's speakers), their sample counts part at the difference of
+their true rates, tens of ppm, and the echo's lag behind the reference drifts with it: a filter
+that chases a lag moving a sample a second (65 ppm, simulated) removes 8-12 dB of the echo instead
+of 20 or more. AEC3 estimates the delay itself; this does the same for the linear filter:
 
 - `EchoLag` measures the echo's lag behind the reference every half second, over the last second
   of microphone and reference (a generalised cross-correlation with phase transform, whose peak is

@@ -54,7 +54,7 @@ class SpeechPlayer:
         self._wake = threading.Condition()
         self._closing = False
         self._rate = 0  # the open stream's rate
-        self._clock = DeviceClock(1)  # when the open stream's blocks sound
+        self._clock = DeviceClock(REFERENCE_RATE)  # when the open stream's blocks sound (one for each stream)
         self._last_sound = 0.0  # when the callback last had samples to play (time.monotonic)
         self._thread: threading.Thread | None = None
         if self.available:
