@@ -183,7 +183,8 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
             said = OVERS[trial % len(OVERS)]
             over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
         alone.append(wer(said, model.transcribe(over)))
-        the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=22 + GAP_S,
+        seconds = GAP_S + max(22.0, 10.0 + over.seconds)  # room for a long recorded talker
+        the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=seconds,
                                  path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial,
                                                drift_ppm=drift_ppm))
         playback = Playback(the_room.speaker)
@@ -196,7 +197,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
         async with Engine(model) as engine:
             session = LiveSession(engine, None, the_room, SPOKEN, echo=the_room.reference)
             canceller = next(p for p in session.pipeline.processors if isinstance(p, EchoCanceller))
-            async for frame in session.events(seconds=40 + GAP_S):
+            async for frame in session.events(seconds=seconds + 18):
                 await playback.process(frame)
                 if isinstance(frame, Turn):
                     turns.append(frame.id)
