@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.result_file import write_result
 from bench.speech_set import ESPEAK_VOICES, padded, piper, speak, wer
 from models import AnyToAnyModel
 from models.speech.asr import SpeechRecognizer
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SENTENCES = [
     "Stop.", "Good night.", "What time is it?", "Open the garage door.", "Is the back door locked?",
     "Turn off the lights in the living room.", "Play something calm for the kids.",
@@ -61,9 +61,7 @@ def main() -> None:
     model = AnyToAnyModel.from_profile(args.profile)
     with tempfile.TemporaryDirectory() as folder:
         result = {"profile": args.profile, **run(model, Path(folder))}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "asr_window.json"
-    path.write_text(json.dumps(result, indent=2))
+    write_result("asr_window", result)
     print(json.dumps(result["summary"], indent=2))
 
 

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.result_file import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 
 LAUNCH = """
@@ -107,8 +108,7 @@ def main() -> None:
         result = {"benchmark": "desktop_app", "profile": args.profile, "launch_to_interactive_s": min(launches),
                   "launch_runs_s": launches, **ui_stall(args.profile, folder),
                   "goals": {"launch_to_interactive_s": 3.0, "stall_ms_max": 50}}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "desktop_app.json").write_text(json.dumps(result, indent=2))
+    write_result("desktop_app", result)
     print(json.dumps(result, indent=2))
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -27,11 +26,11 @@ from assistant.capture.simulated_room import EchoPath
 from assistant.echo import RATE, EchoCanceller, EchoReference
 from assistant.frames import AudioChunk
 from assistant.processor import QueueSink
+from bench.result_file import write_result
 from bench.speech_set import speak, wer
 from bench.voice_room import OVER_VOICES, OVERS
 from models import AnyToAnyModel, AudioData, resample
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ANSWER = ("Once upon a time, in a land far away, there lived a mighty dragon who guarded a castle of gold. "
           "Every night the dragon flew over the hills, and the villagers hid in their houses, afraid of its fire.")
 ONSETS_S = (3.0, 8.0)  # the canceller has heard the room for this long when the talker starts
@@ -108,9 +107,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     args = parser.parse_args()
     result = asyncio.run(main_async(args.trials))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "double_talk.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_result("double_talk", result)
     print(path)
 
 

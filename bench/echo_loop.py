@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import statistics
 import subprocess
 import tempfile
@@ -31,9 +30,9 @@ from assistant.frames import AudioChunk
 from assistant.linear_echo import LinearEcho
 from assistant.playback import SpeechPlayer
 from assistant.processor import QueueSink
+from bench.result_file import write_result
 from models import read_audio
 
-RESULTS = Path(__file__).resolve().parent / "results"
 STORY = ("Once upon a time, in a land far away, there lived a mighty dragon who guarded a castle of gold. "
          "Every night the dragon flew over the hills, and the villagers hid in their houses, afraid of its fire. ")
 WINDOW = 200  # 10 ms frames: 2 s
@@ -130,9 +129,7 @@ def main() -> None:
                         help="the default speaker and microphone, not a private PulseAudio loop")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "echo_loop.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_result("echo_loop", result)
     print(path)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +25,9 @@ import numpy as np
 from assistant.engine import Engine
 from assistant.frames import MediaOutput, SpeechOutput, Turn
 from assistant.history import History
+from bench.result_file import write_result
 from models import AnyToAnyModel, AudioData, VideoData
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TICK_S = 0.005
 ANSWER = "Make a video of a red circle moving left."
 
@@ -115,9 +114,7 @@ def main() -> None:
     written = asyncio.run(full_size_write())
     worst = max(engine["stall_ms"]["max"], written["writer_thread"]["stall_ms"]["max"])
     result = {"engine": engine, "full_size_write": written, "goal_max_stall_ms": 20.0, "met": worst <= 20.0}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "event_loop.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_result("event_loop", result)
     print(path)
 
 

@@ -35,9 +35,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.result_file import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "resources" / "full_configs"
-RESULTS = Path(__file__).resolve().parent / "results"
 GIB = 1024**3
 
 #: The request's stages, in order; each runs in its own subprocess.
@@ -485,9 +486,7 @@ def main() -> None:
     report["gpu_small_parameters"] = small
     report["gpu_small_estimates"] = {f"{gib}gb": gpu_estimate(small, small_largest, gpu_gib=float(gib))
                                      for gib in (12, 8)}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "full_size.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    path = write_result("full_size", report)
     print(path)
 
 

@@ -23,9 +23,9 @@ from assistant.engine import Engine, EngineConfig
 from assistant.frames import Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.video_window import VideoWindow
+from bench.result_file import write_result
 from models import AnyToAnyModel, read_audio
 
-RESULTS = Path(__file__).resolve().parent / "results"
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?"]
 
 
@@ -171,8 +171,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=0.0)
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "live_engine.json").write_text(json.dumps(result, indent=2))
+    write_result("live_engine", result)
     print(json.dumps({k: v for k, v in result.items() if not isinstance(v, list)}, indent=2))
 
 

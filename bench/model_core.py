@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.result_file import write_result
+
 QUESTIONS = ["What is the capital of France?", "Name three colours.", "How many legs does a spider have?"]
 
 START_SCRIPT = """
@@ -91,8 +92,7 @@ def main() -> None:
         "goals": {"start_to_ready_s": 10, "first_token_ms": 500, "asr_real_time_factor": 0.2,
                   "tts_real_time_factor": 0.2},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "model_core.json").write_text(json.dumps(result, indent=2))
+    write_result("model_core", result)
     print(json.dumps(result, indent=2))
 
 

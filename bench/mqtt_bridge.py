@@ -20,10 +20,9 @@ from paho.mqtt.properties import Properties
 from assistant.engine import Engine, EngineConfig
 from assistant.mqtt import BridgeConfig, MqttBridge
 from assistant.mqtt.bridge import no_delay
+from bench.result_file import write_result
 from models import AnyToAnyModel
 from tests.assistant.mqtt_broker import Broker
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def device(port: int, v5: bool = False, name: str | None = None, persistent: bool = False) -> aiomqtt.Client:
@@ -173,8 +172,7 @@ async def main_async() -> dict[str, object]:
 
 def main() -> None:
     result = asyncio.run(main_async())
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "mqtt_bridge.json").write_text(json.dumps(result, indent=2))
+    write_result("mqtt_bridge", result)
     print(json.dumps(result, indent=2))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import platform
 import re
@@ -22,7 +21,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.result_file import write_result
+
 QUESTION = "What is in this picture?"
 SIZE = (640, 480)
 
@@ -261,9 +261,7 @@ def main() -> None:
             "other work ran alongside and the timings are pessimistic (torch's classifier slows sharply then).",
         ],
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "perception.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_result("perception", result)
     print(path)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.result_file import write_result
 
 
 def local_shares(profile: str) -> dict:
@@ -140,8 +140,7 @@ def main() -> None:
     }
     if not args.skip_throughput:
         report["throughput_local"] = throughput(args.profile, args.steps, args.batch_size)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_result("training", report)
     print(json.dumps(report, indent=2))
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -43,10 +42,10 @@ from assistant.engine import Engine
 from assistant.frames import BargeIn, SpeechOutput, TextDelta, Transcript, Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
+from bench.result_file import write_result
 from bench.speech_set import recorded_speech, speak, wer
 from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone
 
-RESULTS = Path(__file__).resolve().parent / "results"
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
              "What is two plus two?", "Name a fruit that is yellow.", "What do bees make?",
              "Which animal says meow?", "What is the opposite of hot?", "How many legs does a spider have?",
@@ -293,9 +292,7 @@ def main() -> None:
                         help="the echo's lag drifts this much, as a real sound card's does (65 on a PulseAudio loop)")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "voice_room.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_result("voice_room", result)
     print(path)
 
 

@@ -32,11 +32,11 @@ from wyoming.handle import Handled
 from wyoming.info import Describe
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from bench.result_file import write_result
 from models import AnyToAnyModel, AudioData, read_audio
 from tests.assistant.wyoming_client import client, exchange_raw, frame, read_until, running_server, speech_events
 from tests.clips import make_speech
 
-RESULTS = Path(__file__).resolve().parent / "results"
 COMMAND = ["Turn on the kitchen light and set the heating to twenty degrees, please.", 0.6]
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
              "What is two plus two?", "Name a fruit that is yellow.", "What do bees make?",
@@ -209,8 +209,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     result = asyncio.run(main_async(parser.parse_args().repeats))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "wyoming.json").write_text(json.dumps(result, indent=2))
+    write_result("wyoming", result)
     print(json.dumps(result, indent=2))
 
 
