@@ -47,14 +47,19 @@ def recorded_speech(folder: Path) -> list[tuple[str, AudioData]]:
     return clips
 
 
-def at_level(clip: AudioData, level_db: float = LEVEL_DB) -> AudioData:
-    """`clip` scaled so that its active speech (10 ms frames within 30 dB of its loudest) is at `level_db`."""
+def frame_rms(clip: AudioData) -> np.ndarray:
+    """The RMS of each whole 10 ms of `clip`."""
     size = int(FRAME_S * clip.rate)
     frames = clip.samples[:len(clip.samples) // size * size].reshape(-1, size)
-    loudness = np.sqrt(np.mean(np.square(frames), axis=1))
-    if not len(loudness) or loudness.max() <= 0:
+    return np.sqrt(np.mean(np.square(frames), axis=1))
+
+
+def at_level(clip: AudioData, level_db: float = LEVEL_DB) -> AudioData:
+    """`clip` scaled so that its active speech (10 ms frames within 30 dB of its loudest) is at `level_db`."""
+    rms = frame_rms(clip)
+    if not len(rms) or rms.max() <= 0:
         return clip
-    active = loudness[loudness > loudness.max() * 10 ** (-30 / 20)]
+    active = rms[rms > rms.max() * 10 ** (-30 / 20)]
     gain = 10 ** (level_db / 20) / float(np.sqrt(np.mean(np.square(active))))
     return AudioData(np.clip(clip.samples * gain, -1.0, 1.0).astype(np.float32), clip.rate)
 

@@ -43,7 +43,7 @@ from assistant.frames import BargeIn, SpeechOutput, TextDelta, Transcript, Turn,
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
 from bench.result_file import write_result
-from bench.speech_set import recorded_speech, speak, wer
+from bench.speech_set import FRAME_S, frame_rms, recorded_speech, speak, wer
 from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone
 
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
@@ -68,11 +68,9 @@ SPOKEN = LiveConfig(want=frozenset({"text", "speech"}))
 def voiced_end(clip: AudioData) -> float:
     """Seconds into `clip` where its last word ends (espeak-ng pads its clips with silence, and a
     recording has the room's quiet after it): the end of its last 10 ms within 40 dB of its loudest."""
-    size = clip.rate // 100
-    frames = clip.samples[:len(clip.samples) // size * size].reshape(-1, size)
-    loudness = np.sqrt(np.mean(np.square(frames), axis=1))
-    loud = np.nonzero(loudness > loudness.max() * 10 ** (-40 / 20))[0] if len(loudness) else []
-    return (loud[-1] + 1) * size / clip.rate if len(loud) and loudness.max() > 0 else 0.0
+    rms = frame_rms(clip)
+    loud = np.nonzero(rms > rms.max() * 10 ** (-40 / 20))[0] if len(rms) else []
+    return (loud[-1] + 1) * FRAME_S if len(loud) and rms.max() > 0 else 0.0
 
 
 async def room(model: AnyToAnyModel, folder: Path, count: int, speech: list[tuple[str, AudioData]] | None = None,
