@@ -287,7 +287,7 @@ def main() -> None:
                         help="recorded speech for the questions and the talkers over the answer: NAME.wav (.flac, "
                              ".mp3 ...) with NAME.txt beside it, or LibriSpeech's folders (default: espeak-ng)")
     parser.add_argument("--drift-ppm", type=float, default=0.0,
-                        help="the echo's lag drifts this much, as a real sound card's does (65 on a PulseAudio loop)")
+                        help="the echo's lag drifts this much (ppm), as with a speaker and a microphone on two clocks")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     path = write_result("voice_room", result)

@@ -36,7 +36,7 @@ class EchoPath:
     noise: float = 0.003  # room noise, RMS
     seed: int = 0
     # the echo's lag grows by this share (in millionths) of the time gone: the speaker's sample rate
-    # against the microphone's on a real sound card (negative: the lag shrinks), up to the delay
+    # against the microphone's where they are two cards on two clocks (negative: the lag shrinks), up to the delay
     drift_ppm: float = 0.0
 
     def impulse_response(self) -> np.ndarray:

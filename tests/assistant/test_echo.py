@@ -260,8 +260,8 @@ async def test_a_linear_filter_that_does_not_remove_the_echo_is_not_what_whisper
 
 
 @pytest.mark.asyncio
-async def test_whisper_hears_the_linear_filter_where_the_echo_drifts_as_on_a_real_sound_card(tmp_path):
-    """On a real card the echo's lag behind its reference drifts (65 ppm on a PulseAudio loop):
+async def test_whisper_hears_the_linear_filter_where_the_speaker_and_microphone_clocks_drift_apart(tmp_path):
+    """With the speaker and the microphone on two cards, the echo's lag behind its reference drifts:
     the linear filter's reference follows it, so the filter goes on removing the echo well and
     Whisper hears its output (chasing the drift, it removed 8-10 dB and Whisper heard AEC3's)."""
     far = read_audio(make_speech(tmp_path / "far.wav", [
