@@ -10,7 +10,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import Q_ARG, QMetaObject, QPoint, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
@@ -38,6 +38,24 @@ log = logging.getLogger(__name__)
 
 THUMB_WIDTH = 320
 """The widest a thumbnail, player or video is drawn inside a bubble, in pixels."""
+
+
+def call_from_event_loop(player: QMediaPlayer, slot: str, position: int | None = None) -> None:
+    """Asks `player` to run `slot` (play, pause, stop, or setPosition with `position`) from the
+    event loop, not from here.
+
+    PySide keeps the GIL through QMediaPlayer's play, pause, stop and setPosition (of its calls only
+    setSource lets it go). Inside them Qt's FFmpeg backend takes the locks of its renderer threads'
+    connections, while a renderer thread tearing down one of its objects may hold those locks and
+    wait for the GIL, to ask Python whether our QAudioOutput overrides a virtual: both threads then
+    wait for ever (a test run hung in stop() so, with the renderer in ~QObject). Queued, the slot
+    runs from the event loop, which PySide runs with the GIL let go.
+    """
+    queued = Qt.ConnectionType.QueuedConnection
+    if position is None:
+        QMetaObject.invokeMethod(player, slot, queued)
+    else:
+        QMetaObject.invokeMethod(player, slot, queued, Q_ARG("qint64", position))
 
 MAKING = {
     "image": "making an image…",
@@ -246,23 +264,23 @@ class MediaPlayerWidget(QWidget):
     def toggle(self) -> None:
         """Play if paused or stopped, pause if playing."""
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
+            call_from_event_loop(self.player, "pause")
         else:
-            self.player.play()
+            call_from_event_loop(self.player, "play")
 
     def pause(self) -> None:
         """Pauses if playing."""
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
+            call_from_event_loop(self.player, "pause")
 
     def seek(self, ms: int) -> None:
         """Moves playback to `ms` milliseconds."""
-        self.player.setPosition(max(0, int(ms)))
+        call_from_event_loop(self.player, "setPosition", max(0, int(ms)))
 
     def release(self) -> None:
         """Stops and lets go of the file; the widget shows nothing playable afterwards."""
-        self.player.stop()
-        self.player.setSource(QUrl())
+        self.player.setSource(QUrl())  # stops at once; PySide lets the GIL go for this call
+        call_from_event_loop(self.player, "stop")
 
     def save_as(self) -> Path | None:
         """Asks where to save a copy of the file; None if cancelled."""
@@ -300,7 +318,7 @@ class MediaPlayerWidget(QWidget):
 
     def _slider_moved(self, value: int) -> None:
         if not self._syncing_slider:
-            self.player.setPosition(value)
+            self.seek(value)
 
     def _show_time(self) -> None:
         shown = f"{format_ms(self.player.position())} / {format_ms(self.player.duration())}"
@@ -403,7 +421,7 @@ class VideoPlayer(MediaPlayerWidget):
             height = max(48, min(THUMB_WIDTH * 4 // 3, THUMB_WIDTH * size.height() // size.width()))
             self.view.setFixedSize(THUMB_WIDTH, height)
         # Pausing a loaded player decodes and shows the first frame without playing.
-        self.player.pause()
+        call_from_event_loop(self.player, "pause")
 
     def release(self) -> None:
         """Stops, lets go of the file and detaches the picture."""

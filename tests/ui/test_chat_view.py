@@ -94,15 +94,14 @@ def view(qtbot) -> ChatView:
     chat.show()
     qtbot.waitExposed(chat)
     yield chat
-    # Players are stopped, seen stopped, then deleted and seen gone before the next test: tearing
-    # down a QMediaPlayer whose FFmpeg threads still play crashed the process once (a segfault in
-    # pytest-qt's teardown event processing).
+    # Players are stopped (the view's clear releases each), seen stopped, then deleted and seen gone
+    # before the next test: tearing down a QMediaPlayer whose FFmpeg threads still play crashed the
+    # process once (a segfault in pytest-qt's teardown event processing). The view is cleared before
+    # any waiting, as pytest-qt has already asked for it to be deleted once events are processed.
     players = chat.findChildren(QMediaPlayer)
-    for player in players:
-        player.stop()
+    chat.clear()
     qtbot.waitUntil(lambda: all(p.playbackState() == QMediaPlayer.PlaybackState.StoppedState
                                 for p in players if shiboken6.isValid(p)), timeout=LOAD_TIMEOUT_MS)
-    chat.clear()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qtbot.waitUntil(lambda: not any(shiboken6.isValid(p) for p in players), timeout=LOAD_TIMEOUT_MS)
 
