@@ -20,6 +20,17 @@ from .turn_inputs import prepare_inputs, read_attachment
 LoadProgress = Callable[[str, int, int], None]
 
 
+async def load_models(engine: Engine, model: AnyToAnyModel, on_step: LoadProgress | None = None) -> None:
+    """Loads `model`'s roles one at a time on `engine`'s device thread, reporting (role, done, total)
+    after each: a call that comes in meanwhile (a live session transcribing what was said as soon as
+    it started) runs between two roles, not after all of them."""
+    steps = model.models.load_steps()
+    for done, (name, load) in enumerate(steps, start=1):
+        await engine.run_on_device(load)
+        if on_step is not None:
+            on_step(name, done, len(steps))
+
+
 class Runtime:
     def __init__(self, profile: str = "local", data_dir: Path | None = None, config: EngineConfig | None = None):
         self.model = AnyToAnyModel.from_profile(profile)
@@ -31,11 +42,7 @@ class Runtime:
 
     async def load(self, on_step: LoadProgress | None = None) -> None:
         """Loads every role on the device thread, reporting (role, done, total) after each."""
-        steps = self.model.models.load_steps()
-        for done, (name, load) in enumerate(steps, start=1):
-            await self.engine.run_on_device(load)
-            if on_step is not None:
-                on_step(name, done, len(steps))
+        await load_models(self.engine, self.model, on_step)
 
     async def close(self) -> None:
         await self.engine.close()

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from models import AnyToAnyModel, parse_want
 
-from ..capture import open_camera, open_microphone
+from ..capture import CaptureSource, open_camera, open_microphone
 from ..echo import EchoReference
 from ..engine import Engine, EngineConfig
 from ..event_json import event_to_json
@@ -26,6 +26,7 @@ from ..frames import (
 from ..history import History, default_data_dir
 from ..live import LiveConfig, LiveSession
 from ..playback import Playback, SpeechPlayer
+from ..runtime import load_models
 
 
 @dataclass
@@ -63,19 +64,31 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
         _show(player.status, stdout, options.as_json)
     try:
         async with Engine(model, EngineConfig(speak=options.speak), history) as engine:
-            await engine.run_on_device(model.load_all)  # before the sources start: no turn waits for a load
             session = LiveSession(engine, camera, microphone,
                                   LiveConfig(want=frozenset(want) if want is not None else None,
                                              narrate=options.narrate and options.speak, wake_word=options.wake_word),
                                   conversation_id=conversation,
                                   echo=player.reference if player is not None else None)
             if not options.as_json:
-                stdout.write(f"live session {conversation} ({model.profile.name} profile); Ctrl-C ends it\n")
-            async for frame in session.events(options.seconds):
-                if playback is not None:
-                    await playback.process(frame)  # barge-in: the voice stops with the answer
-                if options.narrate or not isinstance(frame, SceneChange):
-                    _show(frame, stdout, options.as_json)
+                stdout.write(f"live session {conversation} ({model.profile.name} profile), listening while the "
+                             "models load; Ctrl-C ends it\n")
+            # the sources open while the models load, as the desktop's do: what is said in the seconds
+            # after launch is kept, and transcribed and answered once the models are up
+            loading = asyncio.create_task(load_models(engine, model, lambda role, done, total: _show(
+                SourceStatus("models", "ready", f"{total} roles of the {model.profile.name} profile") if done == total
+                else SourceStatus("models", "loading", f"{role} loaded ({done}/{total})"), stdout, options.as_json)))
+            loading.add_done_callback(lambda task: _stop_if_failed(task, camera, microphone))
+            try:
+                async for frame in session.events(options.seconds):
+                    if playback is not None:
+                        await playback.process(frame)  # barge-in: the voice stops with the answer
+                    if options.narrate or not isinstance(frame, SceneChange):
+                        _show(frame, stdout, options.as_json)
+            finally:
+                loading.cancel()  # the session ended first: no need of the rest
+                await asyncio.gather(loading, return_exceptions=True)
+            if not loading.cancelled() and loading.exception() is not None:
+                raise loading.exception()  # a missing model: the command says so, as it did before any session
             if options.as_json and session.barge_ins:
                 stdout.write(json.dumps({"type": "barge_ins_ms", "values": session.barge_ins}) + "\n")
     finally:
@@ -83,6 +96,14 @@ async def _live(options: LiveOptions, stdout: TextIO) -> int:
             player.close()
         history.close()
     return 0
+
+
+def _stop_if_failed(loading: asyncio.Task[None], *sources: CaptureSource | None) -> None:
+    """A model that cannot load ends the session: its sources stop, and the command reports why."""
+    if not loading.cancelled() and loading.exception() is not None:
+        for source in sources:
+            if source is not None:
+                source.stop()
 
 
 def _show(frame: object, stdout: TextIO, as_json: bool) -> None:
@@ -96,7 +117,7 @@ def _show(frame: object, stdout: TextIO, as_json: bool) -> None:
         stdout.write(f"\nyou: {frame.text}\nassistant: ")
     elif isinstance(frame, TextDelta):
         stdout.write(frame.text)
-    elif isinstance(frame, SourceStatus) and frame.state in ("unavailable", "error"):
+    elif isinstance(frame, SourceStatus) and frame.state in ("unavailable", "error", "ready"):
         stdout.write(f"[{frame.source}: {frame.state}: {frame.detail}]\n")
     elif isinstance(frame, TurnDone) and frame.status != "done":
         stdout.write(f" [{frame.status}]")
