@@ -16,8 +16,10 @@ echo alone would be are marked `voice_over_echo` (assistant/double_talk.py): the
 in the cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with
 the echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
 (assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that voice
-(`AudioChunk.for_words`), its reference read to follow the echo where the speaker's and the
-microphone's clocks drift apart (assistant/echo_drift.py). It does so only while the linear filter removes the echo well
+(`AudioChunk.for_words`), its reference read back to where the echo's direct sound lies, as
+measured (assistant/echo_drift.py): a short filter then spans the room and converges soon, and it
+follows the echo where the speaker's and the microphone's clocks drift apart. It does so only once
+the lag is known and the linear filter removes the echo well
 (`LINEAR_SETTLED_DB` over its recent frames of echo alone): until it has converged, or where it
 cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
 hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept
@@ -35,14 +37,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .double_talk import ECHO_ONLY, LouderThanEcho
-from .echo_drift import EchoLag, read_shifted
+from .echo_drift import JUMP_SAMPLES, MIN_PPM, EchoLag, read_shifted
 from .frames import AudioChunk, Frame, SourceStatus
-from .linear_echo import FILTER_SAMPLES, LinearEcho, int16
+from .linear_echo import LinearEcho, int16
 from .processor import Processor
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,16 @@ FRAME = RATE // 100  # AEC3 works on 10 ms frames
 SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
 SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
 ANSWER_FRAMES = 50  # ... and over this many of the answer playing now, if it began after a silence
-# the linear filter's reduction (median, frames of echo alone) from which Whisper hears its output:
-# the echo left is then 10 dB under a talker as loud as the echo, and Whisper follows the talker
+# the linear filter's reduction (median over its last second of frames of echo alone; once heard,
+# over its last two) from which Whisper hears its output: the echo left is then 10 dB under a talker
+# as loud as the echo, and Whisper follows the talker
 LINEAR_SETTLED_DB = -10.0
+# the echo is looked for this far behind its reference: the reference's lead over the microphone (up
+# to 150 ms on a sound card), the card's error in its stated latency, and the room's delay
+LAG_RANGE = 8192  # 512 ms
+# the linear filter's reference is read back to this long before the echo's direct sound: the
+# devices' and resamplers' filters ring a little before it, and a lag measure may be a sample off
+BEFORE_ECHO = 160  # 10 ms
 # a sound card's reference is fed this far ahead of its microphone: where the device's stated
 # times are off (a PulseAudio loop's echo came 90-100 ms before the card said it sounds, against
 # the microphone's stated latency), the echo still follows its reference, and AEC3 finds the delay
@@ -143,6 +152,7 @@ class EchoCanceller(Processor):
         self._this_answer: deque[float] = deque(maxlen=ANSWER_FRAMES)  # ... of the voice playing since a silence
         self._was_playing = False
         self._linear_reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames of echo alone
+        self._linear_heard = False  # whether Whisper hears the linear filter's output
         self._louder = LouderThanEcho()
         try:
             self._apm = make()
@@ -152,13 +162,11 @@ class EchoCanceller(Processor):
         except Exception as error:  # no wheel for this machine, a broken install: half-duplex
             log.warning("echo cancellation unavailable (%s): half-duplex", error)
             self._apm, self._why = None, str(error)
-        try:
-            self._linear: LinearEcho | None = make_linear()
-        except Exception as error:  # no pyaec: Whisper hears AEC3's output, a talker over the echo fainter
-            log.warning("linear echo filter unavailable (%s): speech over the answer is transcribed from AEC3's output",
-                        error)
-            self._linear = None
-        self.echo_lag = EchoLag(FILTER_SAMPLES)  # the echo's drift, which the linear filter's reference follows
+        # the linear filter starts once the echo's lag is known, and anew where its path changes
+        self._make_linear: Callable[[], LinearEcho] | None = make_linear
+        self._linear: LinearEcho | None = None
+        self._read_back: float | None = None  # samples back its reference is read
+        self.echo_lag = EchoLag(LAG_RANGE)
         self._drift_told: float | None = None
 
     async def process(self, frame: Frame) -> None:
@@ -214,30 +222,31 @@ class EchoCanceller(Processor):
     @property
     def linear_settled(self) -> bool:
         """Whether the linear filter removes the echo well enough for Whisper to hear its output."""
-        return self._linear is not None and _reduced(self._linear_reduction, SETTLED_FRAMES, LINEAR_SETTLED_DB)
+        return self._linear is not None and self._linear_heard
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
         recorded; what is short of a whole frame waits for the next chunk. Gives AEC3's audio, the
-        linear filter's (None without one), and how many of the frames were louder than the echo alone."""
+        linear filter's (None where it did not run on every frame), and how many of the frames were
+        louder than the echo alone."""
         pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         start_at = recorded - len(self._pending) / RATE
         whole = len(pending) - len(pending) % FRAME
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
-        words = np.empty(whole, np.float32) if self._linear is not None else None
+        words: np.ndarray | None = np.empty(whole, np.float32)
         louder = 0
         for start in range(0, whole, FRAME):
             at = start_at + start / RATE + self.reference.lead_s
             played = self.reference.take(FRAME, at)
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
+            linear = self._linear_frame(heard, played, at)
             if words is not None:
-                try:
-                    words[start:start + FRAME] = self._linear.cancel(heard, self._drifted(heard, played, at))
-                except Exception:  # Whisper hears AEC3's output from now on; the canceller goes on
-                    log.exception("linear echo filter failed: speech is transcribed from AEC3's output")
-                    self._linear = words = None
+                if linear is None:
+                    words = None
+                else:
+                    words[start:start + FRAME] = linear
             near = self._frame(pcm16(heard), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
@@ -246,24 +255,51 @@ class EchoCanceller(Processor):
             if loud > ECHO_FLOOR and played.any():
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
                 self._this_answer.append(self._reduction[-1])
-                if words is not None and left <= ECHO_ONLY * loud:  # echo alone: AEC3 took nearly all of it
-                    kept = float(np.mean(np.square(words[start:start + FRAME])))
+                if linear is not None and left <= ECHO_ONLY * loud:  # echo alone: AEC3 took nearly all of it
+                    kept = float(np.mean(np.square(linear)))
                     self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))
+                    self._judge_linear()
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
 
-    def _drifted(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray:
-        """The reference for the linear filter: `played`, read back as far as the echo has drifted."""
+    def _judge_linear(self) -> None:
+        """Whisper hears the linear filter once it has removed the echo well over its last second of
+        echo alone, and goes on while it does over its last two: a talker over the echo unsettles
+        the filter for a moment, which the second just after shows more than the two."""
+        recent = list(self._linear_reduction)[-SETTLED_FRAMES:]
+        self._linear_heard = (_reduced(recent, SETTLED_FRAMES, LINEAR_SETTLED_DB) or self._linear_heard
+                              and _reduced(self._linear_reduction, SETTLED_FRAMES, LINEAR_SETTLED_DB))
+
+    def _linear_frame(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray | None:
+        """One frame of the linear filter's output: the microphone less its estimate of the echo, its
+        reference read back to just before where the echo's direct sound lies. None until that lag is
+        measured, or without a filter."""
         self.echo_lag.add(heard, played, at)
-        shift = self.echo_lag.shift(at)
-        drift = self.echo_lag.drift_ppm if self.echo_lag.following else None
-        if drift is not None and (self._drift_told is None or abs(drift - self._drift_told) > 20):
+        lag = self.echo_lag.lag_at(at)
+        if lag is None or self._make_linear is None:
+            return None
+        back = lag - BEFORE_ECHO
+        drift = self.echo_lag.drift_ppm
+        if drift is None or abs(drift) < MIN_PPM:
+            back = float(round(back))  # read as it played, sample for sample
+        elif self._drift_told is None or abs(drift - self._drift_told) > 20:
             self._drift_told = drift
             log.info("the echo drifts %.0f ppm against the speaker's stream: the linear filter follows it", drift)
-        return read_shifted(self.reference.take, FRAME, at, shift) if shift else played
+        try:
+            if self._read_back is None or abs(back - self._read_back) > JUMP_SAMPLES:  # first, or a new path
+                log.info("the echo comes %.1f ms behind what played: the linear filter starts there", lag / RATE * 1000)
+                self._linear = self._make_linear()
+                self._linear_reduction.clear()
+                self._linear_heard = False
+            self._read_back = back
+            return self._linear.cancel(heard, read_shifted(self.reference.take, FRAME, at, back))
+        except Exception:  # no filter (pyaec missing or failing): Whisper hears AEC3's output, which goes on
+            log.exception("linear echo filter unavailable: speech over the answer is transcribed from AEC3's output")
+            self._make_linear = self._linear = None
+            return None
 
 
-def _reduced(reductions: deque[float], frames: int, db: float) -> bool:
+def _reduced(reductions: Sequence[float], frames: int, db: float) -> bool:
     """Whether at least `frames` reductions (dB) are measured and their median is `db` or lower."""
     return len(reductions) >= frames and float(np.median(reductions)) <= db
 

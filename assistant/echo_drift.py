@@ -1,23 +1,27 @@
-"""The echo's drift: the linear echo filter's reference kept at a steady lag behind the microphone.
+"""The echo's lag behind its reference, measured and followed, for the linear echo filter.
 
-The linear filter (assistant/linear_echo.py) models the echo as its reference delayed and shaped
-by the room, at a fixed lag. Where the speaker and the microphone are two sound cards, each on its
-own clock (a USB microphone, the laptop's speakers), their sample counts part at the difference of
-their true rates, tens of ppm, and the echo's lag behind the reference drifts with it: a filter
-that chases a lag moving a sample a second (65 ppm, simulated) removes 8-12 dB of the echo instead
-of 20 or more. AEC3 estimates the delay itself; this does the same for the linear filter:
+The linear filter (assistant/linear_echo.py) models the echo as its reference delayed and shaped by
+the room. Fed the reference as the player stamped it, it must span the whole way from there to the
+end of the echo (the reference's lead over the microphone, the card's error in its stated latency,
+the room's delay and its reverberant tail: half a second), and a filter that long converged only
+after the first answers of a session, when a user is as likely to talk over them as later. Fed the
+reference read back to where the echo's direct sound lies, a filter half as long spans the room's
+tail and converges several times sooner (docs/benchmarks.md, "Voice in a room"). `EchoLag` says
+where that is:
 
-- `EchoLag` measures the echo's lag behind the reference every half second, over the last second
-  of microphone and reference (a generalised cross-correlation with phase transform, whose peak is
-  the direct sound's lag, to a fraction of a sample), and fits a line to the last 30 s of
-  measures (Theil-Sen: the median of the pairwise slopes, so a measure taken while someone talks
-  over the echo does not bend it).
-- Once the drift is measured, `shift` is how far back the reference must be read for the echo to
-  stay at the lag the filter has learned: it grows or shrinks with the drift. The reference is then
-  read at that fraction of a sample (`read_shifted`, windowed-sinc interpolation).
-- A reference read later than it is known cannot be had, so where the lag shrinks the shift starts
-  `MARGIN_S` back and runs down to none; then (and where a growing lag has shifted it `MAX_SHIFT_S`)
-  the filter's lag is set anew, a jump it converges on again as it does at the start of a session.
+- it measures the echo's lag behind the reference every half second, over the last second of
+  microphone and reference (a generalised cross-correlation with phase transform, whose peak is the
+  direct sound's lag, to a fraction of a sample);
+- `lag_at` is that lag once two measures agree, and once there are enough of them over 2 s, a line
+  fitted to the last 30 s of measures (Theil-Sen: the median of the pairwise slopes, so a measure
+  taken while someone talks over the echo does not bend it). Where the speaker and the microphone
+  are two sound cards, each on its own clock (a USB microphone, the laptop's speakers), their
+  sample counts part at the difference of their true rates, tens of ppm, and the line's slope is
+  that drift: read at `lag_at`, the reference follows it (`read_shifted`, to a fraction of a
+  sample), where a filter at a fixed lag would chase a lag moving a sample a second (65 ppm) and
+  remove far less of the echo;
+- the fit goes on across silences, as the cards' clocks do; a lag far off it three times in a row
+  means the echo's path changed, and it is measured anew.
 """
 
 from __future__ import annotations
@@ -33,18 +37,18 @@ EVERY_S = 0.5  # a lag measured this often while the reference sounds
 FIT_S = 30.0  # the drift is fitted to the lags measured over this long
 MIN_MEASURES = 5  # a drift is fitted from this many lags ...
 MIN_SPAN_S = 2.0  # ... spanning at least this long: the drift is followed 3-4 s into the first answer
-MIN_PPM = 10.0  # a drift under this is not taken up (half a sample over the filter's converging time)
+MIN_PPM = 10.0  # a drift under this is followed in whole samples (half a sample over the filter's converging time)
+AGREE = 2  # before a fit, the lag is known once this many measures in a row ...
+SPREAD = 2.0  # ... lie within this many samples of each other
 PROMINENCE = 20.0  # a lag's correlation peak, against the median of the others, that makes it a measure
 JUMP_SAMPLES = 16.0  # a lag this far off the fit, three times in a row, means the echo's path changed
-MARGIN_S = 0.03  # where the lag shrinks: the shift starts this far back
-MAX_SHIFT_S = 0.5  # where it grows: the shift is set anew past this (the reference is kept 3 s)
 HALF_TAPS = 16  # the interpolating sinc's half length, in samples
 ACTIVE = 1e-5  # a reference frame's mean square above this (-50 dBFS) sounds
 
 
 class EchoLag:
-    """Feed it every 10 ms frame of microphone and reference (`add`); `shift` is how many samples
-    back (a fraction of one included) the linear filter's reference is to be read at a time."""
+    """Feed it every 10 ms frame of microphone and reference (`add`); `lag_at` is how many samples
+    (a fraction of one included) the echo comes behind the reference at a time."""
 
     def __init__(self, max_lag: int, rate: int = RATE) -> None:
         self.rate = rate
@@ -58,17 +62,11 @@ class EchoLag:
         self.measures: deque[tuple[float, float]] = deque()  # (seconds, lag in samples)
         self._off = 0  # measures in a row far off the fit
         self._fit: tuple[float, float] | None = None  # (slope in samples a second, lag at time 0)
-        self._anchor: float | None = None  # the lag the filter is kept at; None: not following a drift
 
     @property
     def drift_ppm(self) -> float | None:
         """The echo's drift behind its reference (positive: its lag grows), once measured."""
         return None if self._fit is None else self._fit[0] / self.rate * 1e6
-
-    @property
-    def following(self) -> bool:
-        """Whether the reference is read back to follow a drift."""
-        return self._anchor is not None
 
     def add(self, heard: np.ndarray, played: np.ndarray, at: float) -> None:
         """One frame of microphone, and of the reference as it is paired with it (before any shift),
@@ -88,18 +86,17 @@ class EchoLag:
             if lag is not None:
                 self._record(at + len(heard) / self.rate - WINDOW_S / 2, lag)
 
-    def shift(self, at: float) -> float:
-        """Samples back to read the reference at `at` so the echo stays at the filter's lag (0 until
-        a drift is measured)."""
-        if self._fit is None or (self._anchor is None and abs(self._fit[0]) / self.rate * 1e6 < MIN_PPM):
-            return 0.0
-        slope, intercept = self._fit
-        lag = intercept + slope * at
-        shift = None if self._anchor is None else lag - self._anchor
-        if shift is None or not 0 <= shift <= MAX_SHIFT_S * self.rate:  # the filter's lag is set (anew)
-            self._anchor = lag - (MARGIN_S * self.rate if slope < 0 else 0.0)
-            shift = lag - self._anchor
-        return shift
+    def lag_at(self, at: float) -> float | None:
+        """Samples the echo comes behind the reference at `at` (seconds): the fitted line once there
+        is one, before that the median of the last measures once `AGREE` of them agree; None until
+        then."""
+        if self._fit is not None:
+            slope, intercept = self._fit
+            return intercept + slope * at
+        recent = [lag for _, lag in list(self.measures)[-AGREE:]]
+        if len(recent) < AGREE or max(recent) - min(recent) > SPREAD:
+            return None
+        return float(np.median(recent))
 
     def _measure(self) -> float | None:
         """The echo's lag (samples) behind the reference over the last `WINDOW_S`, or None where
@@ -123,7 +120,7 @@ class EchoLag:
             if self._off < 3:
                 return
             self.measures.clear()  # the echo's path changed: measured anew
-            self._fit = self._anchor = None
+            self._fit = None
         self._off = 0
         self.measures.append((when, lag))
         while self.measures and self.measures[0][0] < when - FIT_S:

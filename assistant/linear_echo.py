@@ -4,9 +4,10 @@ with no residual suppression after it.
 AEC3 (assistant/echo.py) removes the echo far better, which is what keeps the VAD from taking the
 assistant's voice for a user's; but its suppressor also takes down a voice that talks over the
 echo, and with it the words of a barge-in ("Stop", "Wait"). A linear filter only subtracts its
-estimate of the echo: it leaves more of the echo than AEC3, and takes a few seconds of the room to
-converge (docs/benchmarks.md, "Voice in a room"), but all of the talker, and Whisper follows the
-louder voice. So the canceller runs both on the same frames: AEC3's output decides when speech
+estimate of the echo: it leaves more of the echo than AEC3, and needs a moment of the room to
+converge (the shorter the filter, the sooner: its reference is read back to the echo's lag so that
+a short one spans the room, assistant/echo_drift.py), but all of the talker, and Whisper follows
+the louder voice. So the canceller runs both on the same frames: AEC3's output decides when speech
 starts and ends, and this one's is transcribed (`AudioChunk.for_words`) once it removes the echo
 well (assistant/echo.py).
 """
@@ -19,9 +20,9 @@ import numpy as np
 
 RATE = 16000
 FRAME = RATE // 100  # one 10 ms frame a call, as AEC3 takes them
-# the echo path the filter can model: the reference's lead over the microphone (up to 150 ms on a
-# sound card), the card's error in its stated latency, and the room's reverberant tail
-FILTER_SAMPLES = 8192  # 512 ms
+# the echo path the filter models, from shortly before the echo's direct sound (its reference is read
+# back to there, assistant/echo_drift.py): the room's reverberant tail
+FILTER_SAMPLES = 4096  # 256 ms
 
 
 def _speex() -> object:

@@ -39,11 +39,12 @@ WINDOW = 200  # 10 ms frames: 2 s
 
 
 class _Recording(LinearEcho):
-    """The product's linear filter, keeping each frame's energy in, out, and of the reference."""
+    """The product's linear filter, keeping each frame's energy in, out, and of the reference in
+    `frames` (shared by the filters a run starts: one, unless the echo's path changes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, frames: list[tuple[float, float, float]]) -> None:
         super().__init__()
-        self.frames: list[tuple[float, float, float]] = []
+        self.frames = frames
 
     def cancel(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
         out = super().cancel(heard, played)
@@ -68,8 +69,8 @@ async def one_run(answer_path: Path, seconds: float) -> dict[str, object]:
     player = SpeechPlayer(reference=reference)
     if not player.available:
         raise SystemExit(f"no speaker: {player.status.detail}")
-    linear = _Recording()
-    canceller, sink = EchoCanceller(reference, make_linear=lambda: linear), QueueSink()
+    filtered: list[tuple[float, float, float]] = []
+    canceller, sink = EchoCanceller(reference, make_linear=lambda: _Recording(filtered)), QueueSink()
     canceller.link(sink)
     microphone = MicrophoneSource(None, RATE, 32)
     player.play(read_audio(answer_path))
@@ -90,7 +91,7 @@ async def one_run(answer_path: Path, seconds: float) -> dict[str, object]:
         player.close()
         await frames.aclose()
     lags = list(canceller.echo_lag.measures)
-    linear_db = _removed(linear.frames)
+    linear_db = _removed(filtered)
     return {"linear_removed_db_per_2s": linear_db,
             "linear_removed_db_median_after_10s": _median([v for v in linear_db[5:] if v is not None]),
             "aec3_removed_db_median": _median([10 * np.log10(heard / max(left, 1e-12))

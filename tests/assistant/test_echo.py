@@ -99,6 +99,23 @@ async def test_whisper_hears_a_voice_over_the_echo_at_its_own_level_with_the_ech
 
 
 @pytest.mark.asyncio
+async def test_whisper_hears_the_linear_filter_within_seconds_of_a_late_echo(tmp_path):
+    """On a sound card the reference runs 150 ms ahead of the microphone, and the room adds its own
+    delay: the filter starts where the echo is measured to lie, so it converges as soon as on an
+    echo that comes at once (a filter spanning the whole way took over 6 s: the first answers)."""
+    far = read_audio(make_speech(tmp_path / "far.wav", [
+        "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
+        "Berlin is the capital of Germany, and it has a long history of art."])).samples
+    mic = _room(far, delay_ms=250.0)
+    canceller = EchoCanceller(_reference())
+    _, frames = await _cancel(canceller, mic, far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    heard = [c.timestamp for c in chunks if c.for_words is not None]
+    assert heard and heard[0] < 4.5 and chunks[-1].for_words is not None
+    assert canceller.echo_lag.lag_at(ORIGIN + 5.0) == pytest.approx(0.25 * RATE, abs=1)
+
+
+@pytest.mark.asyncio
 async def test_without_the_linear_filter_whisper_hears_aec3s_output():
     def missing() -> object:
         raise ImportError("No module named 'pyaec'")

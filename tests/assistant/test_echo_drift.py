@@ -1,11 +1,11 @@
-"""The echo's drift (assistant/echo_drift.py): its lag behind the reference measured and fitted, the
-linear filter's reference read back by as much, at a fraction of a sample."""
+"""The echo's lag behind its reference (assistant/echo_drift.py): measured, fitted where it drifts,
+and the linear filter's reference read back by as much, at a fraction of a sample."""
 
 import numpy as np
 import pytest
 
-from assistant.echo_drift import MARGIN_S, RATE, EchoLag, read_shifted
-from assistant.linear_echo import FILTER_SAMPLES
+from assistant.echo import LAG_RANGE
+from assistant.echo_drift import RATE, EchoLag, read_shifted
 
 FRAME = RATE // 100
 
@@ -52,13 +52,14 @@ def _drifted_echo(played: np.ndarray, ppm: float, delay: int = 1300, jump_at_s: 
     return heard + (rng.standard_normal(len(heard)) * 0.003).astype(np.float32)
 
 
-def _run(lag: EchoLag, heard: np.ndarray, played: np.ndarray) -> list[float]:
-    shifts = []
+def _run(lag: EchoLag, heard: np.ndarray, played: np.ndarray) -> list[float | None]:
+    """`lag.lag_at` after each 10 ms frame."""
+    lags = []
     for start in range(0, len(heard) - FRAME + 1, FRAME):
         at = start / RATE
         lag.add(heard[start:start + FRAME], played[start:start + FRAME], at)
-        shifts.append(lag.shift(at))
-    return shifts
+        lags.append(lag.lag_at(at))
+    return lags
 
 
 def _voice(seconds: float) -> np.ndarray:
@@ -69,48 +70,51 @@ def _voice(seconds: float) -> np.ndarray:
     return (0.2 * noise * gate).astype(np.float32)
 
 
+def test_the_lag_is_known_within_the_first_seconds_of_echo_to_the_sample():
+    played = _voice(6.0)
+    lags = _run(EchoLag(LAG_RANGE), _drifted_echo(played, 0.0), played)
+    known = next(i for i, lag in enumerate(lags) if lag is not None)
+    assert known <= 250  # 2.5 s: two measures, half a second apart, that agree
+    assert all(abs(lag - 1300) < 0.5 for lag in lags[known:])
+
+
 @pytest.mark.parametrize("ppm", [65.0, -65.0])
-def test_the_echos_drift_is_measured_and_the_reference_follows_it(ppm: float):
+def test_the_echos_drift_is_measured_and_its_lag_followed(ppm: float):
     played = _voice(30.0)
-    lag = EchoLag(FILTER_SAMPLES)
-    shifts = _run(lag, _drifted_echo(played, ppm), played)
+    lag = EchoLag(LAG_RANGE)
+    lags = _run(lag, _drifted_echo(played, ppm), played)
     assert lag.drift_ppm == pytest.approx(ppm, abs=5)
-    engaged = next(i for i, s in enumerate(shifts) if s)  # from then on, each second read further back (or less)
-    assert engaged < 15 * 100
-    step = np.diff(shifts[engaged:])
-    assert np.median(step) * 100 == pytest.approx(ppm * 1e-6 * RATE, rel=0.1)
-    assert min(shifts) >= 0  # never read ahead of what is known
-    if ppm < 0:  # a shrinking lag is followed from a margin back
-        assert shifts[engaged] == pytest.approx(MARGIN_S * RATE, abs=1)
+    times = np.arange(len(lags)) / 100
+    late = slice(10 * 100, None)  # once fitted: where the echo is, a second after second
+    error = [abs(got - (1300 + ppm * 1e-6 * RATE * t)) for got, t in zip(lags[late], times[late], strict=True)]
+    assert max(error) < 1.0
 
 
-def test_without_a_drift_the_reference_is_read_as_it_is():
+def test_without_a_drift_the_lag_holds():
     played = _voice(20.0)
-    lag = EchoLag(FILTER_SAMPLES)
-    assert set(_run(lag, _drifted_echo(played, 0.0), played)) == {0.0}
+    lag = EchoLag(LAG_RANGE)
+    lags = [value for value in _run(lag, _drifted_echo(played, 0.0), played) if value is not None]
     assert lag.drift_ppm == pytest.approx(0.0, abs=3) and len(lag.measures) > 10  # measured, and found steady
-    assert not lag.following
+    assert max(lags) - min(lags) < 0.5
 
 
 def test_an_echo_path_that_changes_is_measured_anew():
     played = _voice(40.0)
-    lag = EchoLag(FILTER_SAMPLES)
-    _run(lag, _drifted_echo(played, 65.0, jump_at_s=20.0), played)
+    lag = EchoLag(LAG_RANGE)
+    lags = _run(lag, _drifted_echo(played, 65.0, jump_at_s=20.0), played)
     latest = lag.measures[-1]
     assert all(when > 20.0 for when, _ in lag.measures)  # the measures from before the jump are gone
     assert latest[1] == pytest.approx(1300 + 200 + 65e-6 * RATE * latest[0], abs=1.5)
     assert lag.drift_ppm == pytest.approx(65.0, abs=10)
+    assert lags[-1] == pytest.approx(1300 + 200 + 65e-6 * RATE * (len(lags) - 1) / 100, abs=1.5)
 
 
 def test_the_drift_is_followed_on_across_a_silence():
     """Between two answers the speaker is silent and nothing is measured, but the cards' clocks go
-    on: the fit goes on too, so the filter's lag is not set anew when the next answer starts."""
+    on: the fit goes on too, so where the echo lies is known as the next answer starts."""
     played = np.concatenate([_voice(20.0), np.zeros(60 * RATE, np.float32), _voice(15.0)])
-    lag = EchoLag(FILTER_SAMPLES)
-    shifts = _run(lag, _drifted_echo(played, 65.0), played)
-    engaged = next(i for i, s in enumerate(shifts) if s)
-    assert min(shifts[engaged:]) > 0
-    grown = np.diff(shifts[engaged:])
-    assert np.all(np.abs(grown) < 0.5)  # no jump (each new measure moves the fit by a fraction of a sample)
-    silence = slice(25 * 100, 75 * 100)  # it grew over the silence as the clocks drifted
-    assert shifts[silence.stop] - shifts[silence.start] == pytest.approx(65e-6 * 50 * RATE, abs=0.5)
+    lag = EchoLag(LAG_RANGE)
+    lags = _run(lag, _drifted_echo(played, 65.0), played)
+    resumed = 80 * 100  # the first frame of the second answer
+    assert lags[resumed] == pytest.approx(1300 + 65e-6 * RATE * 80.0, abs=0.5)
+    assert np.all(np.abs(np.diff(lags[20 * 100:])) < 0.5)  # no jump: each new measure moves it a fraction
