@@ -278,7 +278,7 @@ class EchoCanceller(Processor):
         lag = self.echo_lag.lag_at(at)
         if lag is None or self._make_linear is None:
             return None
-        back = lag - BEFORE_ECHO
+        back = max(0.0, lag - BEFORE_ECHO)  # never ahead of what is known to have played
         drift = self.echo_lag.drift_ppm
         if drift is None or abs(drift) < MIN_PPM:
             back = float(round(back))  # read as it played, sample for sample

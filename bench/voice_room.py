@@ -12,10 +12,11 @@
   answer (a different request and espeak-ng voice each trial): detected (the answer stopped for
   good) or not, how long until the voice went silent (it pauses when the VAD hears the talker) and
   until their words confirmed it, and that voice's word error rate with the echo present against
-  the same clips alone (mean over the trials; what was heard of it is the words of every utterance
-  that overlaps it, in order, as a "Stop." may make a turn of its own; a request not heard at all
-  counts 1.0), and per trial how many starts after the talker began were dropped as the echo's
-  residue.
+  the same clips alone, and against the same clips in the room with the assistant silent (its
+  noise and its preamp's clip, which Whisper tiny.en hears too: "today" becomes "jot-aid") (mean
+  over the trials; what was heard of it is the words of every utterance that overlaps it, in order,
+  as a "Stop." may make a turn of its own; a request not heard at all counts 1.0), and per trial
+  how many starts after the talker began were dropped as the echo's residue.
 - `conversation`: the LLM's first-token time at turns 1 and 20 of a conversation, with the
   conversation's KV cache kept between turns and without it (each turn prefilled in full).
 
@@ -37,14 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from assistant.capture.simulated_room import EchoPath, SimulatedRoom
-from assistant.echo import EchoCanceller
+from assistant.echo import RATE, EchoCanceller
 from assistant.engine import Engine
 from assistant.frames import BargeIn, SpeechOutput, TextDelta, Transcript, Turn, TurnDone
 from assistant.live import LiveConfig, LiveSession
 from assistant.playback import Playback
 from bench.result_file import write_result
 from bench.speech_set import FRAME_S, frame_rms, recorded_speech, speak, wer
-from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone
+from models import AnyToAnyModel, AudioData, Modality, ModelRequest, ReplyDone, resample
 
 QUESTIONS = ["What is the capital of France?", "Name a colour of the sky.", "How many days are in a week?",
              "What is two plus two?", "Name a fruit that is yellow.", "What do bees make?",
@@ -172,7 +173,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
     of `speech` (words, clip) in turn. The echo's lag drifts `drift_ppm`."""
     first, story = speak(QUESTIONS[3], folder), speak(STORY, folder)
     detected, latencies, confirm, settled, linear = 0, [], [], 0, 0
-    alone, errors, heard_over = [], [], []
+    alone, in_room, errors, heard_over = [], [], [], []
     for trial in range(trials):
         if speech:
             said, over = speech[trial % len(speech)]
@@ -181,9 +182,9 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
             over = speak(said, folder, voice=OVER_VOICES[trial % len(OVER_VOICES)])
         alone.append(wer(said, model.transcribe(over)))
         seconds = GAP_S + max(22.0, 10.0 + over.seconds)  # room for a long recorded talker
-        the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=seconds,
-                                 path=EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial,
-                                               drift_ppm=drift_ppm))
+        path = EchoPath(delay_ms=40 + 20 * (trial % 5), gain=0.7, seed=trial, drift_ppm=drift_ppm)
+        in_room.append(wer(said, model.transcribe(_without_echo(over, path))))
+        the_room = SimulatedRoom([(0.5, first), (0.5 + GAP_S, story)], seconds=seconds, path=path)
         playback = Playback(the_room.speaker)
         spoke_at: list[float] = []
         heard: list[Transcript] = []  # each transcript after the talker began
@@ -226,6 +227,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
                            "utterances": [[t.text, round(t.utterance.start - span[0], 2),
                                            round(t.utterance.end - span[0], 2)] for t in heard]})
     with_echo, without = statistics.mean(errors) if errors else None, statistics.mean(alone) if alone else None
+    room_only = statistics.mean(in_room) if in_room else None
     return {"trials": trials, "detected": detected, "canceller_settled_when_talked_over": settled,
             "linear_filter_heard_when_talked_over": linear,
             "stop_latency_ms": latencies, "stop_latency_ms_median": _median(latencies),
@@ -233,7 +235,18 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
             "wer_alone": None if without is None else round(without, 3),
             "wer_with_echo": None if with_echo is None else round(with_echo, 3),
             "wer_ratio": None if with_echo is None or not without else round(with_echo / without, 2),
+            "wer_in_the_room_without_echo": None if room_only is None else round(room_only, 3),
+            "wer_ratio_to_the_room_without_echo": None if with_echo is None or not room_only
+            else round(with_echo / room_only, 2),
             "heard": heard_over}
+
+
+def _without_echo(clip: AudioData, path: EchoPath) -> AudioData:
+    """`clip` as the room's microphone hears it with the assistant silent: the room's noise added,
+    the preamp's clip applied (the talker is mixed in dry, as the room mixes it)."""
+    samples = resample(clip, RATE).samples
+    noise = np.random.default_rng(path.seed).standard_normal(len(samples)).astype(np.float32) * path.noise
+    return AudioData(np.clip(samples + noise, -path.clip, path.clip).astype(np.float32), RATE)
 
 
 def conversation(model: AnyToAnyModel, turns: int = 20) -> dict[str, object]:
