@@ -58,6 +58,10 @@ ANSWER_FRAMES = 50  # ... and over this many of the answer playing now, if it be
 # over its last two) from which Whisper hears its output: the echo left is then 10 dB under a talker
 # as loud as the echo, and Whisper follows the talker
 LINEAR_SETTLED_DB = -10.0
+# a linear filter not heard yet after this many frames of echo alone is started anew, and given twice
+# as long each time after that: Speex's filter can lock into a poor state from its first frames (on
+# a PulseAudio loop, 2-7 dB for good in some runs, where the same audio from a second later gave 30)
+RESTART_FRAMES = 300
 # the echo is looked for this far behind its reference: the reference's lead over the microphone (up
 # to 150 ms on a sound card), the card's error in its stated latency, and the room's delay
 LAG_RANGE = 8192  # 512 ms
@@ -153,6 +157,8 @@ class EchoCanceller(Processor):
         self._was_playing = False
         self._linear_reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames of echo alone
         self._linear_heard = False  # whether Whisper hears the linear filter's output
+        self._linear_frames = 0  # frames of echo alone it has run on since it started
+        self._linear_patience = RESTART_FRAMES  # ... by which it is heard, or started anew
         self._louder = LouderThanEcho()
         try:
             self._apm = make()
@@ -267,8 +273,17 @@ class EchoCanceller(Processor):
         echo alone, and goes on while it does over its last two: a talker over the echo unsettles
         the filter for a moment, which the second just after shows more than the two."""
         recent = list(self._linear_reduction)[-SETTLED_FRAMES:]
-        self._linear_heard = (_reduced(recent, SETTLED_FRAMES, LINEAR_SETTLED_DB) or self._linear_heard
-                              and _reduced(self._linear_reduction, SETTLED_FRAMES, LINEAR_SETTLED_DB))
+        self._linear_heard = (_reduced(recent, SETTLED_FRAMES, LINEAR_SETTLED_DB)
+                              or (self._linear_heard and _reduced(self._linear_reduction, SETTLED_FRAMES,
+                                                                  LINEAR_SETTLED_DB)))
+        self._linear_frames += 1
+        if self._linear_heard:
+            self._linear_patience = RESTART_FRAMES
+
+    def _start_linear(self, make: Callable[[], LinearEcho]) -> None:
+        self._linear = make()
+        self._linear_reduction.clear()
+        self._linear_heard, self._linear_frames = False, 0
 
     def _linear_frame(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray | None:
         """One frame of the linear filter's output: the microphone less its estimate of the echo, its
@@ -288,9 +303,13 @@ class EchoCanceller(Processor):
         try:
             if self._read_back is None or abs(back - self._read_back) > JUMP_SAMPLES:  # first, or a new path
                 log.info("the echo comes %.1f ms behind what played: the linear filter starts there", lag / RATE * 1000)
-                self._linear = self._make_linear()
-                self._linear_reduction.clear()
-                self._linear_heard = False
+                self._linear_patience = RESTART_FRAMES
+                self._start_linear(self._make_linear)
+            elif not self._linear_heard and self._linear_frames >= self._linear_patience:
+                log.info("the linear echo filter has not converged in %d frames of echo: started anew",
+                         self._linear_frames)
+                self._linear_patience *= 2
+                self._start_linear(self._make_linear)
             self._read_back = back
             return self._linear.cancel(heard, read_shifted(self.reference.take, FRAME, at, back))
         except Exception:  # no filter (pyaec missing or failing): Whisper hears AEC3's output, which goes on

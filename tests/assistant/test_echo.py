@@ -11,6 +11,7 @@ from assistant.capture.simulated_room import EchoPath, SimulatedRoom
 from assistant.echo import RATE, EchoCanceller, EchoReference
 from assistant.echo_drift import read_shifted
 from assistant.frames import AudioChunk, SourceStatus
+from assistant.linear_echo import LinearEcho
 from assistant.processor import QueueSink
 from assistant.utterances import VadSettings
 from models import AudioData, read_audio
@@ -274,6 +275,30 @@ async def test_a_linear_filter_that_does_not_remove_the_echo_is_not_what_whisper
     out, frames = await _cancel(canceller, _room(far), far)
     assert canceller.settled and not canceller.linear_settled  # AEC3 removes the echo, the filter does not
     assert all(f.for_words is None for f in frames if isinstance(f, AudioChunk))
+
+
+@pytest.mark.asyncio
+async def test_a_linear_filter_stuck_from_its_start_is_started_anew(tmp_path):
+    """Speex's filter can lock into a poor state from its first frames (on a PulseAudio loop it
+    then removed 2-7 dB for good): one not heard after 3 s of echo is replaced."""
+    class Stuck:  # the filter that locked up: the microphone as it came
+        def cancel(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
+            return heard.copy()
+
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(Stuck() if not made else LinearEcho())
+        return made[-1]
+
+    far = read_audio(make_speech(tmp_path / "far.wav", [
+        "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
+        "Berlin is the capital of Germany, and it has a long history of art and music.",
+        "Rome is the capital of Italy, an old city of churches, fountains and narrow streets."])).samples
+    _, frames = await _cancel(EchoCanceller(_reference(), make_linear=make), _room(far), far)
+    assert [type(f) for f in made] == [Stuck, LinearEcho]
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert chunks[-1].for_words is not None  # the new one removes the echo well: Whisper hears it
 
 
 @pytest.mark.asyncio
