@@ -56,7 +56,8 @@ class VadSettings:
     # an utterance that starts over the answer with less speech than this before a pause ("Stop.",
     # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the
     # user nothing, and what they say next ("Stop. What time is it?") joins the same turn, where
-    # Whisper hears the short word with its context rather than alone
+    # Whisper hears the short word with its context rather than alone; a short whole question ("What
+    # time?") is answered at the usual pause (assistant/live/transcriber.py)
     interjection_ms: int = 800
     # an utterance that starts over the answer, none of whose loud chunks kept more than this much
     # of its energy through the echo canceller (AudioChunk.echo_kept), was what is left of the echo:
@@ -243,6 +244,12 @@ class UtteranceSegmenter(Processor):
         """Whether the turn waits `unfinished_silence_ms` at `pause` whatever its words: a short
         interjection over the answer ("Stop."), or words that looked unfinished."""
         return self._speaking and self._paused and pause == self._pauses and self._unfinished
+
+    def hear_out(self, pause: int) -> None:
+        """The words of `pause` are a whole question, though short and said over the answer ("What
+        time?"): the turn ends at the usual pause, not after `unfinished_silence_ms`."""
+        if self._speaking and self._paused and pause == self._pauses:
+            self._unfinished = False
 
     def wait_longer(self, pause: int) -> None:
         """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""

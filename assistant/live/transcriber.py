@@ -10,10 +10,10 @@ the microphone goes on. If they look finished ("What is the capital of France?")
 not gone on talking, the turn ends once the pause is long enough (at once, if it already is), its
 transcript already made; if they look unfinished ("... and", "so", "the"), the segmenter waits a
 longer silence, as it does after a short interjection over the answer ("Stop.", see
-`VadSettings.interjection_ms`); until the pause is long enough, `LikelyTurn` lets the model ready
-itself for them. An utterance that ends in that same pause after the usual silence takes the
-pause's transcript too (Whisper costs about the same for any short clip); one with words after the
-pause is transcribed whole.
+`VadSettings.interjection_ms`; not after a short whole question, "What time?"); until the pause is
+long enough, `LikelyTurn` lets the model ready itself for them. An utterance that ends in that
+same pause after the usual silence takes the pause's transcript too (Whisper costs about the same
+for any short clip); one with words after the pause is transcribed whole.
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ def looks_finished(text: str) -> bool:
     """Whether `text` reads as a whole sentence: something said, not ending on a word that leads on."""
     words = re.findall(r"[a-z']+", text.lower())
     return bool(words) and words[-1] not in UNFINISHED and not text.rstrip().endswith((",", "-", "…", "..."))
+
+
+def asks(text: str) -> bool:
+    """Whether `text` is a whole question of two words or more ("What time?"), not an exclamation
+    ("Stop."), nor a word alone ("What?", which often leads on)."""
+    return text.rstrip().endswith("?") and len(re.findall(r"[a-z']+", text.lower())) >= 2
 
 
 class Transcriber(Processor):
@@ -103,8 +109,10 @@ class Transcriber(Processor):
         if not looks_finished(text):
             self.segmenter.wait_longer(pause.pause)
             return
-        if self.segmenter.waits_longer(pause.pause):  # "Stop." over the answer: more is likely to come
-            return
+        if self.segmenter.waits_longer(pause.pause):
+            if not asks(text):  # "Stop." over the answer: more is likely to come
+                return
+            self.segmenter.hear_out(pause.pause)  # "What time?": a whole question, answered at the pause
         utterance = self.segmenter.end_at_pause(pause.pause)
         if isinstance(utterance, Utterance):  # the pause is long enough: this is the turn, already transcribed
             await self.push(utterance)

@@ -336,6 +336,39 @@ async def test_a_finished_question_ends_its_turn_at_the_pause_with_its_transcrip
 
 
 @pytest.mark.asyncio
+async def test_a_short_question_over_the_answer_ends_at_the_pause_where_a_short_stop_waits(tmp_path: Path):
+    """Both are short enough to be an interjection over the answer, which waits for what may follow
+    ("Stop. What time is it?"); a whole question needs nothing after it."""
+    from assistant.engine import Engine
+    from assistant.frames import Transcript
+    from assistant.live.transcriber import Transcriber, asks
+    from models import AnyToAnyModel
+
+    assert asks("What time?") and asks("Wait, how far is it?")
+    assert not asks("Stop.") and not asks("What?") and not asks("Wait, what")
+
+    async with Engine(AnyToAnyModel.from_profile("local")) as engine:  # Whisper tiny.en, loaded on first use
+        async def hear(text: str) -> tuple[UtteranceSegmenter, list[Transcript]]:
+            said = voiced(speech(text, tmp_path))
+            assert len(said) < VadSettings().interjection_ms * 16  # short enough to be an interjection
+            segmenter = UtteranceSegmenter(StreamingVad())  # a 320 ms pause; 1.1 s after an interjection
+            transcriber, sink = Transcriber(engine, segmenter), QueueSink()
+            segmenter.link(transcriber)
+            transcriber.link(sink)
+            heard = np.concatenate([np.zeros(8000, np.float32), said, np.zeros(int(0.5 * 16000), np.float32)])
+            for chunk in chunks(heard):  # over the answer, the canceller settled
+                await segmenter.process(dataclasses.replace(chunk, far_end=True, echo_settled=True))
+            await transcriber.settle()
+            frames = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+            return segmenter, [f for f in frames if isinstance(f, Transcript)]
+
+        segmenter, transcripts = await hear("What time?")
+        assert len(transcripts) == 1 and "time" in transcripts[0].text.lower() and segmenter.early_ends == 1
+        segmenter, transcripts = await hear("Stop.")
+        assert transcripts == [] and segmenter.speaking  # 0.5 s of silence: still waiting for more
+
+
+@pytest.mark.asyncio
 async def test_words_known_before_the_pause_is_long_enough_end_the_turn_when_it_is(tmp_path: Path):
     from assistant.engine import Engine
     from assistant.frames import LikelyTurn, Transcript
