@@ -40,7 +40,7 @@ THUMB_WIDTH = 320
 """The widest a thumbnail, player or video is drawn inside a bubble, in pixels."""
 
 
-def call_from_event_loop(player: QMediaPlayer, slot: str, position: int | None = None) -> None:
+def _call_from_event_loop(player: QMediaPlayer, slot: str, position: int | None = None) -> None:
     """Asks `player` to run `slot` (play, pause, stop, or setPosition with `position`) from the
     event loop, not from here.
 
@@ -56,6 +56,7 @@ def call_from_event_loop(player: QMediaPlayer, slot: str, position: int | None =
         QMetaObject.invokeMethod(player, slot, queued)
     else:
         QMetaObject.invokeMethod(player, slot, queued, Q_ARG("qint64", position))
+
 
 MAKING = {
     "image": "making an image…",
@@ -264,23 +265,23 @@ class MediaPlayerWidget(QWidget):
     def toggle(self) -> None:
         """Play if paused or stopped, pause if playing."""
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            call_from_event_loop(self.player, "pause")
+            _call_from_event_loop(self.player, "pause")
         else:
-            call_from_event_loop(self.player, "play")
+            _call_from_event_loop(self.player, "play")
 
     def pause(self) -> None:
         """Pauses if playing."""
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            call_from_event_loop(self.player, "pause")
+            _call_from_event_loop(self.player, "pause")
 
     def seek(self, ms: int) -> None:
         """Moves playback to `ms` milliseconds."""
-        call_from_event_loop(self.player, "setPosition", max(0, int(ms)))
+        _call_from_event_loop(self.player, "setPosition", max(0, int(ms)))
 
     def release(self) -> None:
         """Stops and lets go of the file; the widget shows nothing playable afterwards."""
         self.player.setSource(QUrl())  # stops at once; PySide lets the GIL go for this call
-        call_from_event_loop(self.player, "stop")
+        _call_from_event_loop(self.player, "stop")
 
     def save_as(self) -> Path | None:
         """Asks where to save a copy of the file; None if cancelled."""
@@ -421,7 +422,7 @@ class VideoPlayer(MediaPlayerWidget):
             height = max(48, min(THUMB_WIDTH * 4 // 3, THUMB_WIDTH * size.height() // size.width()))
             self.view.setFixedSize(THUMB_WIDTH, height)
         # Pausing a loaded player decodes and shows the first frame without playing.
-        call_from_event_loop(self.player, "pause")
+        _call_from_event_loop(self.player, "pause")
 
     def release(self) -> None:
         """Stops, lets go of the file and detaches the picture."""
