@@ -50,8 +50,7 @@ async def cleaned(answer: np.ndarray, talker: np.ndarray, onset_s: float, stop_a
     played = np.pad(played, (0, max(0, length - len(played))))[:length]
     heard = np.convolve(played, path.impulse_response())[:length]
     heard[int(onset_s * RATE):int(onset_s * RATE) + len(talker)] += talker
-    heard += np.random.default_rng(path.seed).standard_normal(length).astype(np.float32) * path.noise
-    heard = np.clip(heard, -path.clip, path.clip).astype(np.float32)
+    heard = path.at_microphone(heard, np.random.default_rng(path.seed))
     now = [0.0]
     reference = EchoReference(max_seconds=60.0, clock=lambda: now[0])
     reference.add(played, at=0.0)

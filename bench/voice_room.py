@@ -244,9 +244,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
 def _without_echo(clip: AudioData, path: EchoPath) -> AudioData:
     """`clip` as the room's microphone hears it with the assistant silent: the room's noise added,
     the preamp's clip applied (the talker is mixed in dry, as the room mixes it)."""
-    samples = resample(clip, RATE).samples
-    noise = np.random.default_rng(path.seed).standard_normal(len(samples)).astype(np.float32) * path.noise
-    return AudioData(np.clip(samples + noise, -path.clip, path.clip).astype(np.float32), RATE)
+    return AudioData(path.at_microphone(resample(clip, RATE).samples, np.random.default_rng(path.seed)), RATE)
 
 
 def conversation(model: AnyToAnyModel, turns: int = 20) -> dict[str, object]:

@@ -48,6 +48,11 @@ class EchoPath:
         response[delay:] += (reverb * self.tail_gain / np.sqrt(np.sum(reverb ** 2))).astype(np.float32)
         return response * self.gain
 
+    def at_microphone(self, sound: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """`sound` as the microphone records it: the room's noise added, the preamp's clip applied."""
+        noisy = sound + rng.standard_normal(len(sound)).astype(np.float32) * self.noise
+        return np.clip(noisy, -self.clip, self.clip).astype(np.float32)
+
 
 class RoomSpeaker:
     """Plays into the room, sentence after sentence, like `SpeechPlayer`; `stop()` cuts at once,
@@ -183,8 +188,7 @@ class SimulatedRoom(CaptureSource):
                 self._position = position
                 heard = self._voices[position:position + self.block] + echo
             line = np.concatenate([line[self.block:], np.zeros(self.block, np.float32)])
-            heard = heard + rng.standard_normal(self.block).astype(np.float32) * self.path.noise
-            heard = np.clip(heard, -self.path.clip, self.path.clip).astype(np.float32)
+            heard = self.path.at_microphone(heard, rng)
             if run.stopping or not run.emit(AudioChunk(heard, RATE, position / RATE, created=at + self.block / RATE)):
                 return "stopped"
         return "the room's recording ended"
