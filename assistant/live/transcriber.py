@@ -37,16 +37,20 @@ UNFINISHED = frozenset(
     "were what which who whose how when where like um uh er".split())
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
 def looks_finished(text: str) -> bool:
     """Whether `text` reads as a whole sentence: something said, not ending on a word that leads on."""
-    words = re.findall(r"[a-z']+", text.lower())
+    words = _words(text)
     return bool(words) and words[-1] not in UNFINISHED and not text.rstrip().endswith((",", "-", "…", "..."))
 
 
 def asks(text: str) -> bool:
     """Whether `text` is a whole question of two words or more ("What time?"), not an exclamation
     ("Stop."), nor a word alone ("What?", which often leads on)."""
-    return text.rstrip().endswith("?") and len(re.findall(r"[a-z']+", text.lower())) >= 2
+    return text.rstrip().endswith("?") and len(_words(text)) >= 2
 
 
 class Transcriber(Processor):
