@@ -20,7 +20,7 @@ the echo. For the same reason Whisper does not hear AEC3's output but a linear f
 measured (assistant/echo_drift.py): a short filter then spans the room and converges soon, and it
 follows the echo where the speaker's and the microphone's clocks drift apart. It does so only once
 the lag is known and the linear filter removes the echo well
-(`LINEAR_SETTLED_DB` over its recent frames of echo alone): until it has converged, or where it
+(`LaggedLinearEcho.heard`, over its recent frames of echo alone): until it has converged, or where it
 cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
 hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept
 (`echo_kept`): most of a voice, a small part of the echo, so the segmenter can tell an utterance of
@@ -37,14 +37,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from .double_talk import ECHO_ONLY, LouderThanEcho
-from .echo_drift import JUMP_SAMPLES, MIN_PPM, EchoLag, read_shifted
+from .echo_drift import EchoLag
 from .frames import AudioChunk, Frame, SourceStatus
-from .linear_echo import LinearEcho, int16
+from .linear_echo import LaggedLinearEcho, LinearEcho, int16, median_under
 from .processor import Processor
 
 log = logging.getLogger(__name__)
@@ -54,20 +54,6 @@ FRAME = RATE // 100  # AEC3 works on 10 ms frames
 SETTLED_DB = -15.0  # echo reduction (median) that makes the canceller settled
 SETTLED_FRAMES = 100  # ... over at least this many 10 ms frames with echo in them
 ANSWER_FRAMES = 50  # ... and over this many of the answer playing now, if it began after a silence
-# the linear filter's reduction (median over its last second of frames of echo alone; once heard,
-# over its last two) from which Whisper hears its output: the echo left is then 10 dB under a talker
-# as loud as the echo, and Whisper follows the talker
-LINEAR_SETTLED_DB = -10.0
-# a linear filter not heard yet after this many frames of echo alone is started anew, and given twice
-# as long each time after that: Speex's filter can lock into a poor state from its first frames (on
-# a PulseAudio loop, 2-7 dB for good in some runs, where the same audio from a second later gave 30)
-RESTART_FRAMES = 300
-# the echo is looked for this far behind its reference: the reference's lead over the microphone (up
-# to 150 ms on a sound card), the card's error in its stated latency, and the room's delay
-LAG_RANGE = 8192  # 512 ms
-# the linear filter's reference is read back to this long before the echo's direct sound: the
-# devices' and resamplers' filters ring a little before it, and a lag measure may be a sample off
-BEFORE_ECHO = 160  # 10 ms
 # a sound card's reference is fed this far ahead of its microphone: where the device's stated
 # times are off (a PulseAudio loop's echo came 90-100 ms before the card said it sounds, against
 # the microphone's stated latency), the echo still follows its reference, and AEC3 finds the delay
@@ -155,10 +141,6 @@ class EchoCanceller(Processor):
         self._reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames with echo in them
         self._this_answer: deque[float] = deque(maxlen=ANSWER_FRAMES)  # ... of the voice playing since a silence
         self._was_playing = False
-        self._linear_reduction: deque[float] = deque(maxlen=2 * SETTLED_FRAMES)  # dB, recent frames of echo alone
-        self._linear_heard = False  # whether Whisper hears the linear filter's output
-        self._linear_frames = 0  # frames of echo alone it has run on since it started
-        self._linear_patience = RESTART_FRAMES  # ... by which it is heard, or started anew
         self._louder = LouderThanEcho()
         try:
             self._apm = make()
@@ -168,12 +150,7 @@ class EchoCanceller(Processor):
         except Exception as error:  # no wheel for this machine, a broken install: half-duplex
             log.warning("echo cancellation unavailable (%s): half-duplex", error)
             self._apm, self._why = None, str(error)
-        # the linear filter starts once the echo's lag is known, and anew where its path changes
-        self._make_linear: Callable[[], LinearEcho] | None = make_linear
-        self._linear: LinearEcho | None = None
-        self._read_back: float | None = None  # samples back its reference is read
-        self.echo_lag = EchoLag(LAG_RANGE)
-        self._drift_told: float | None = None
+        self._linear = LaggedLinearEcho(reference.take, make_linear)  # what Whisper hears over the echo
 
     async def process(self, frame: Frame) -> None:
         if not isinstance(frame, AudioChunk):
@@ -222,13 +199,18 @@ class EchoCanceller(Processor):
     def settled(self) -> bool:
         """Whether the canceller has removed the room's echo well over its last two seconds of echo,
         and over the start of the voice playing now."""
-        return (self._apm is not None and _reduced(self._reduction, SETTLED_FRAMES, SETTLED_DB)
-                and _reduced(self._this_answer, ANSWER_FRAMES, SETTLED_DB))
+        return (self._apm is not None and median_under(self._reduction, SETTLED_FRAMES, SETTLED_DB)
+                and median_under(self._this_answer, ANSWER_FRAMES, SETTLED_DB))
 
     @property
     def linear_settled(self) -> bool:
         """Whether the linear filter removes the echo well enough for Whisper to hear its output."""
-        return self._linear is not None and self._linear_heard
+        return self._linear.heard
+
+    @property
+    def echo_lag(self) -> EchoLag:
+        """The echo's measured lag behind its reference."""
+        return self._linear.lag
 
     def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
@@ -247,7 +229,7 @@ class EchoCanceller(Processor):
             played = self.reference.take(FRAME, at)
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
-            linear = self._linear_frame(heard, played, at)
+            linear = self._linear.frame(heard, played, at)
             if words is not None:
                 if linear is None:
                     words = None
@@ -262,65 +244,9 @@ class EchoCanceller(Processor):
                 self._reduction.append(10 * np.log10(max(left, 1e-12) / loud))
                 self._this_answer.append(self._reduction[-1])
                 if linear is not None and left <= ECHO_ONLY * loud:  # echo alone: AEC3 took nearly all of it
-                    kept = float(np.mean(np.square(linear)))
-                    self._linear_reduction.append(10 * np.log10(max(kept, 1e-12) / loud))
-                    self._judge_linear()
+                    self._linear.echo_alone(linear, loud)
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
-
-    def _judge_linear(self) -> None:
-        """Whisper hears the linear filter once it has removed the echo well over its last second of
-        echo alone, and goes on while it does over its last two: a talker over the echo unsettles
-        the filter for a moment, which the second just after shows more than the two."""
-        recent = list(self._linear_reduction)[-SETTLED_FRAMES:]
-        self._linear_heard = (_reduced(recent, SETTLED_FRAMES, LINEAR_SETTLED_DB)
-                              or (self._linear_heard and _reduced(self._linear_reduction, SETTLED_FRAMES,
-                                                                  LINEAR_SETTLED_DB)))
-        self._linear_frames += 1
-        if self._linear_heard:
-            self._linear_patience = RESTART_FRAMES
-
-    def _start_linear(self, make: Callable[[], LinearEcho]) -> None:
-        self._linear = make()
-        self._linear_reduction.clear()
-        self._linear_heard, self._linear_frames = False, 0
-
-    def _linear_frame(self, heard: np.ndarray, played: np.ndarray, at: float) -> np.ndarray | None:
-        """One frame of the linear filter's output: the microphone less its estimate of the echo, its
-        reference read back to just before where the echo's direct sound lies. None until that lag is
-        measured, or without a filter."""
-        self.echo_lag.add(heard, played, at)
-        lag = self.echo_lag.lag_at(at)
-        if lag is None or self._make_linear is None:
-            return None
-        back = max(0.0, lag - BEFORE_ECHO)  # never ahead of what is known to have played
-        drift = self.echo_lag.drift_ppm
-        if drift is None or abs(drift) < MIN_PPM:
-            back = float(round(back))  # read as it played, sample for sample
-        elif self._drift_told is None or abs(drift - self._drift_told) > 20:
-            self._drift_told = drift
-            log.info("the echo drifts %.0f ppm against the speaker's stream: the linear filter follows it", drift)
-        try:
-            if self._read_back is None or abs(back - self._read_back) > JUMP_SAMPLES:  # first, or a new path
-                log.info("the echo comes %.1f ms behind what played: the linear filter starts there", lag / RATE * 1000)
-                self._linear_patience = RESTART_FRAMES
-                self._start_linear(self._make_linear)
-            elif not self._linear_heard and self._linear_frames >= self._linear_patience:
-                log.info("the linear echo filter has not converged in %d frames of echo: started anew",
-                         self._linear_frames)
-                self._linear_patience *= 2
-                self._start_linear(self._make_linear)
-            self._read_back = back
-            return self._linear.cancel(heard, read_shifted(self.reference.take, FRAME, at, back))
-        except Exception:  # no filter (pyaec missing or failing): Whisper hears AEC3's output, which goes on
-            log.exception("linear echo filter unavailable: speech over the answer is transcribed from AEC3's output")
-            self._make_linear = self._linear = None
-            return None
-
-
-def _reduced(reductions: Sequence[float], frames: int, db: float) -> bool:
-    """Whether at least `frames` reductions (dB) are measured and their median is `db` or lower."""
-    return len(reductions) >= frames and float(np.median(reductions)) <= db
 
 
 def pcm16(samples: np.ndarray) -> bytes:

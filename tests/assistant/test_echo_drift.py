@@ -4,8 +4,8 @@ and the linear filter's reference read back by as much, at a fraction of a sampl
 import numpy as np
 import pytest
 
-from assistant.echo import LAG_RANGE
 from assistant.echo_drift import RATE, EchoLag, read_shifted
+from assistant.linear_echo import LAG_RANGE
 
 FRAME = RATE // 100
 
