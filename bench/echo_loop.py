@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import statistics
 import subprocess
 import tempfile
@@ -129,7 +130,11 @@ def main() -> None:
     parser.add_argument("--devices", action="store_true",
                         help="the default speaker and microphone, not a private PulseAudio loop")
     args = parser.parse_args()
+    # a run that stalls (it did twice, on a loaded machine, cause unknown) ends with every thread's
+    # stack rather than waiting for ever
+    faulthandler.dump_traceback_later(args.runs * (args.seconds + 60) + 120, exit=True)
     result = asyncio.run(main_async(args))
+    faulthandler.cancel_dump_traceback_later()
     path = write_result("echo_loop", result)
     print(path)
 
