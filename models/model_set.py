@@ -25,6 +25,7 @@ from .encoders.video_frames import FrameVideoEncoder
 from .encoders.whisper_audio import CTranslate2WhisperEncoder, TransformersWhisperEncoder
 from .errors import ProfileError, WeightsMissingError
 from .gguf_conversion import converted_folder
+from .int8_weights import int8_linear_layers
 from .llm_adapters import apply_llm_adapters, llm_adapter_parts
 from .modality import GENERATED, Modality
 from .output_bridge import MODES
@@ -127,6 +128,12 @@ class ModelSet:
                 and "llm" in self.profile.roles and self.profile.role("llm").option("cpu_dtype") == "bf16"
                 and cpu_has_native_bf16())
 
+    def _answers_with_int8_weights(self, placement: Placement) -> bool:
+        """`[llm] cpu_weights = "int8"`: an LLM answering in bf16 on a CPU holds its linear layers'
+        weights as int8, half the bytes a token step reads (models/int8_weights.py)."""
+        return (self.apply_llm_adapters and placement.device.type == "cpu" and placement.dtype == torch.bfloat16
+                and self.profile.role("llm").option("cpu_weights") == "int8")
+
     def has(self, role: str) -> bool:
         return role in self.profile.roles
 
@@ -209,6 +216,8 @@ class ModelSet:
         llm = SignalLLM(model, tokenizer, self.profile.signal_tokens, spec.option("system_prompt", ""))
         if self.apply_llm_adapters and self.profile.adapters is not None:
             apply_llm_adapters(llm, self.profile.adapters)
+        if self._answers_with_int8_weights(placement):
+            int8_linear_layers(llm.model)  # last: the adapters are merged into what is rounded
         return llm
 
     # encoders ---------------------------------------------------------------------------------
