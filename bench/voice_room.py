@@ -222,6 +222,7 @@ async def barge_in(model: AnyToAnyModel, folder: Path, trials: int,
         words = _words_over(heard, *span)  # a "Stop." can end a turn of its own before the rest
         errors.append(wer(said, words))  # nothing heard: 1.0
         heard_over.append({"said": said, "heard": words,
+                           "linear_filter_heard": when[0][1] if when else None,  # what Whisper heard as they came in
                            # starts dropped as the echo's residue after the talker began
                            "residue_drops": session.transcriber.segmenter.residues - residues if spoke_at else None,
                            "utterances": [[t.text, round(t.utterance.start - span[0], 2),
