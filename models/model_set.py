@@ -73,7 +73,8 @@ class ModelSet:
                 except OSError as exc:  # a folder or Hub id that does not hold what the role needs
                     raise WeightsMissingError(f"[{key}] could not load its weights: {exc}") from exc
                 self._load_ms[key] = (time.perf_counter() - start) * 1000
-                log.info("loaded %s in %.0f ms (%s)", key, self._load_ms[key], self._sources.get(key, RANDOM).kind)
+                source = self._sources.get(key)  # a part shared by roles (Whisper) or made of parts has none
+                log.info("loaded %s in %.0f ms%s", key, self._load_ms[key], f" ({source.kind})" if source else "")
             return self._loaded[key]
 
     def _resolve(self, key: str, spec: RoleSpec) -> ResolvedWeights:

@@ -166,3 +166,19 @@ def test_model_calls_beside_audio_use_all_but_one_thread_and_the_count_comes_bac
     worker.start()
     worker.join()
     assert seen == [max(1, _DEFAULT_THREADS - 1), torch.get_num_threads()]
+
+
+def test_the_load_log_names_no_weight_kind_for_a_part_shared_by_roles(caplog):
+    """Whisper tiny.en, the speech recogniser's and the audio encoder's, comes from a package: the
+    log line for it once said "(random)", the default for a key that is not a role."""
+    import logging
+
+    from models.model_set import ModelSet
+
+    models = ModelSet(load_profile("local"))
+    with caplog.at_level(logging.INFO, logger="models.model_set"):
+        models.encoder(Modality.AUDIO)
+    loaded = [r.getMessage() for r in caplog.records if r.getMessage().startswith("loaded ")]
+    assert any(line.startswith("loaded whisper:") for line in loaded)
+    assert not any("(random)" in line for line in loaded)
+    assert any(line.startswith("loaded audio_encoder") and line.endswith("(package)") for line in loaded)
