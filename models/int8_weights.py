@@ -6,8 +6,9 @@ weight's largest magnitude in that row / 127), the weights are half the bytes of
 `torch.ops.aten._weight_int8pack_mm` (PyTorch's own CPU kernel for bf16 activations times int8
 weights, the one gpt-fast and torchao use) multiplies them without widening them first. The
 activations stay in bf16, so a step computes as before but with each weight rounded to one of 255
-levels of its row: answers stay those of bf16 nearly always, where quantising the activations too
-(`torch.ao.quantization.quantize_dynamic`) changed them (docs/profiles.md). torchao's own int8
+levels of its row: a small change, though a small model's greedy answers hang on small changes
+(quantising the activations too, `torch.ao.quantization.quantize_dynamic`, changed far more; what
+each costs is in docs/profiles.md). torchao's own int8
 weight-only tensors give the same numbers but were slower here without `torch.compile`, which
 this profile does not use.
 
