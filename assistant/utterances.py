@@ -226,13 +226,17 @@ class UtteranceSegmenter(Processor):
         """Whether an utterance is being heard now (or held open by push-to-talk)."""
         return self._speaking
 
+    def _still_in(self, pause: int) -> bool:
+        """Whether the utterance is still silent in `pause` (the user has not gone on talking)."""
+        return self._speaking and self._paused and pause == self._pauses
+
     def end_at_pause(self, pause: int) -> Utterance | NotATurn | None:
         """The words of `pause` looked finished: the turn ends now if the silence has lasted
         `pause_ms` (the utterance, what was heard up to now, or NotATurn where it was too short or
         the echo's residue), else once it has (the Utterance then comes out of the stream, with this
         pause); None when the user has gone on talking since, or when the turn waits a longer
         silence (`waits_longer`)."""
-        if not (self._speaking and self._paused and pause == self._pauses) or self._unfinished:
+        if not self._still_in(pause) or self._unfinished:
             return None
         if self._run < self._pause_windows:
             self._finished = True
@@ -243,17 +247,17 @@ class UtteranceSegmenter(Processor):
     def waits_longer(self, pause: int) -> bool:
         """Whether the turn waits `unfinished_silence_ms` at `pause` whatever its words: a short
         interjection over the answer ("Stop."), or words that looked unfinished."""
-        return self._speaking and self._paused and pause == self._pauses and self._unfinished
+        return self._still_in(pause) and self._unfinished
 
     def hear_out(self, pause: int) -> None:
         """The words of `pause` are a whole question, though short and said over the answer ("What
         time?"): the turn ends at the usual pause, not after `unfinished_silence_ms`."""
-        if self._speaking and self._paused and pause == self._pauses:
+        if self._still_in(pause):
             self._unfinished = False
 
     def wait_longer(self, pause: int) -> None:
         """The words of `pause` looked unfinished ("... and"): the turn waits a longer silence."""
-        if self._speaking and self._paused and pause == self._pauses:
+        if self._still_in(pause):
             self._unfinished = True
 
     def _hold(self, held: bool) -> Iterator[Frame]:
