@@ -49,9 +49,12 @@ class VadSettings:
     pad_ms_far_end: int = 800
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
-    # silence on (SpeechPaused), so that they are known by the time the pause is long enough.
+    # silence on (SpeechPaused), so that they are known, and the model has prefilled its prompt for
+    # them (LikelyTurn), by the time the pause is long enough: Whisper and the prefill take about as
+    # long as the pause has left. Transcribing sooner costs Whisper runs at pauses the user talks on
+    # from, while the microphone is all there is to do.
     pause_ms: int = 320
-    transcribe_pause_ms: int = 160
+    transcribe_pause_ms: int = 96
     unfinished_silence_ms: int = 1100
     # an utterance that starts over the answer with less speech than this before a pause ("Stop.",
     # "Wait.") waits `unfinished_silence_ms` too: its voice has paused already, so waiting costs the

@@ -223,6 +223,31 @@ async def test_a_pause_is_reported_and_the_turn_can_end_there(tmp_path: Path):
 
 
 @pytest.mark.asyncio
+async def test_by_default_the_words_are_transcribed_long_before_the_pause_ends_the_turn(tmp_path: Path):
+    """Whisper and the model's prefill for the words (LikelyTurn) run between the pause that has
+    them transcribed and the one that ends the turn: the earlier the first, the sooner the answer."""
+    said = voiced(speech("What is the capital of France?", tmp_path))
+    segmenter = UtteranceSegmenter(StreamingVad())
+    sink = QueueSink()
+    segmenter.link(sink)
+    paused_at = ended_at = None
+    for chunk in chunks(np.concatenate([np.zeros(8000, np.float32), said, np.zeros(16000, np.float32)])):
+        await segmenter.process(chunk)
+        while sink.queue.qsize():
+            frame = sink.queue.get_nowait()
+            at = chunk.timestamp + len(chunk.samples) / 16000
+            if isinstance(frame, SpeechPaused) and paused_at is None:
+                paused_at = at
+                assert segmenter.end_at_pause(frame.pause) is None  # its words look finished: it ends at the pause
+            elif isinstance(frame, Utterance):
+                ended_at = at
+    spoken_until = (8000 + len(said)) / 16000
+    assert paused_at is not None and ended_at is not None and segmenter.early_ends == 1
+    assert paused_at - spoken_until < 0.2  # transcribed within 200 ms of the last word ...
+    assert ended_at - paused_at >= 0.2  # ... and at least 200 ms before the turn ends
+
+
+@pytest.mark.asyncio
 async def test_unfinished_words_wait_a_longer_silence(tmp_path: Path):
     said = voiced(speech("I would like to go to the park and", tmp_path))
     settings = VadSettings(pause_ms=224, stop_silence_ms=600, unfinished_silence_ms=1100)
