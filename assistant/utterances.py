@@ -51,8 +51,8 @@ class VadSettings:
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
     # silence on (SpeechPaused), so that they are known, and the model has prefilled its prompt for
     # them (LikelyTurn), by the time the pause is long enough: Whisper and the prefill take about as
-    # long as the pause has left. Transcribing sooner costs Whisper runs at pauses the user talks on
-    # from, while the microphone is all there is to do.
+    # long as the pause has left. Transcribing sooner costs more Whisper runs, at pauses the user
+    # then talks on from.
     pause_ms: int = 320
     transcribe_pause_ms: int = 96
     unfinished_silence_ms: int = 1100

@@ -236,7 +236,7 @@ async def test_by_default_the_words_are_transcribed_long_before_the_pause_ends_t
         while sink.queue.qsize():
             frame = sink.queue.get_nowait()
             at = chunk.timestamp + len(chunk.samples) / 16000
-            if isinstance(frame, SpeechPaused) and paused_at is None:
+            if isinstance(frame, SpeechPaused):  # the last one is the pause after the last word
                 paused_at = at
                 assert segmenter.end_at_pause(frame.pause) is None  # its words look finished: it ends at the pause
             elif isinstance(frame, Utterance):
