@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -82,7 +83,9 @@ def apply_llm_adapters(llm: SignalLLM, folder: Path) -> None:
         from peft import PeftModel
 
         dtype = llm.model.dtype
-        merged = PeftModel.from_pretrained(llm.model, str(folder / LORA_FOLDER)).merge_and_unload()
+        with warnings.catch_warnings():  # peft reads a property transformers deprecates: not the user's to act on
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            merged = PeftModel.from_pretrained(llm.model, str(folder / LORA_FOLDER)).merge_and_unload()
         llm.model = merged.to(dtype).eval().requires_grad_(False)
     if parts:
         log.info("applied %s from %s to the LLM", " and ".join(parts), folder)

@@ -48,3 +48,13 @@ def test_the_shipped_decoders_make_what_their_caption_says(local: AnyToAnyModel,
     medium = decoder(decoder.text_embeddings([caption])[0], seed=0)
     analyse = analyse_image if modality == "image" else analyse_sound
     assert analyse(medium) == parse_caption(caption)
+
+
+def test_the_llm_takes_its_lora_without_a_library_warning_for_the_user() -> None:
+    """peft reads a property transformers deprecates; the user cannot act on that warning."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AnyToAnyModel.from_profile("local").models.llm()
+    assert not [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
