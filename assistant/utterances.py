@@ -44,8 +44,9 @@ class VadSettings:
     start_threshold_voice_over_echo: float = 0.1
     voice_over_echo_hold_ms: int = 250  # ... for this long after the louder microphone was last heard
     # a voice over the answer's echo can be taken down by the canceller for its first words ("Stop.")
-    # and heard only from the next ones: an utterance that starts there keeps more audio before its
-    # start (the chunks' audio for words keeps that voice, and what is left of the echo is faint)
+    # and heard only from the next ones: an utterance that starts there, or this soon after the voice
+    # last played, keeps more audio before its start (the chunks' audio for words keeps that voice,
+    # and what is left of the echo is faint)
     pad_ms_far_end: int = 800
     # a turn whose words look finished ends after a pause this long; one ending on "and", "so", "the"...
     # waits `unfinished_silence_ms`. The words so far are transcribed from `transcribe_pause_ms` of
@@ -128,6 +129,7 @@ class UtteranceSegmenter(Processor):
         self._over_answer = False  # the utterance started while the assistant's voice played
         self._dropped: list[np.ndarray] = []  # the last utterance dropped as the echo's residue ...
         self._dropped_at = -float("inf")  # ... and when
+        self._echo_heard_at = -float("inf")  # when a window was last heard with the answer's voice playing
         self._speaking = False
         self._run = 0  # consecutive windows agreeing with a change of state
         self._clock = 0.0  # seconds of audio seen
@@ -170,6 +172,8 @@ class UtteranceSegmenter(Processor):
         """One VAD window (`window`, the audio for words, with its speech `probability`) of `chunk`."""
         s = self.settings
         echo_left = chunk.far_end and not chunk.echo_settled
+        if chunk.far_end:
+            self._echo_heard_at = self._clock
         if not self._speaking:
             self._pad.append((window, chunk.echo_kept))
             if chunk.voice_over_echo:
@@ -184,7 +188,10 @@ class UtteranceSegmenter(Processor):
                     # same voice going on (a talker's "Excuse me" the canceller took down like the echo)
                     padded = [(window, None) for window in self._dropped] + list(self._pad)
                 else:
-                    padded = list(self._pad)[-(self._pad_windows_far_end if chunk.far_end else self._pad_windows):]
+                    # the longer pad wherever the answer's voice played within it: a talker whose first
+                    # words it took down may be heard only once the voice has paused
+                    over_echo = self._clock - self._echo_heard_at <= s.pad_ms_far_end / 1000
+                    padded = list(self._pad)[-(self._pad_windows_far_end if over_echo else self._pad_windows):]
                 self._dropped = []
                 self._speech = [padding for padding, _ in padded]
                 self._heard_from, self._over_answer = len(self._speech) - self._run, chunk.far_end

@@ -441,6 +441,27 @@ def test_an_unknown_wake_word_is_a_clear_error():
 
 
 @pytest.mark.asyncio
+async def test_a_talker_heard_just_after_the_voice_stops_keeps_the_longer_pad(tmp_path: Path):
+    """The canceller may take a talker's first words down with the echo; if the voice then pauses
+    (between pieces, or its sentence ends) the VAD hears them from there: what came before is kept
+    as it is over the answer, wherever the answer's voice played within that pad."""
+    said = voiced(speech("What time is it?", tmp_path))
+
+    async def start(echo_until_s: float) -> float:
+        """Where the utterance starts, in seconds before the talker, the voice playing until `echo_until_s`."""
+        segmenter = UtteranceSegmenter(StreamingVad())
+        lead = np.zeros(2 * 16000, np.float32)
+        heard = [dataclasses.replace(chunk, far_end=chunk.timestamp < echo_until_s, echo_settled=True)
+                 for chunk in chunks(np.concatenate([lead, said, np.zeros(16000, np.float32)]))]
+        started = [f for f in await through(segmenter, heard) if isinstance(f, SpeechStarted)]
+        return 2.0 - started[0].at
+
+    assert 0.2 <= await start(0.0) < 0.5  # in silence: the usual pad (and the windows that started it)
+    assert await start(1.7) >= 0.8  # the voice stopped 0.3 s before: the pad over the answer
+    assert await start(0.5) < 0.5  # 1.5 s before: the usual pad
+
+
+@pytest.mark.asyncio
 async def test_over_the_assistants_voice_a_turn_starts_sooner_once_the_echo_canceller_has_settled(tmp_path: Path):
     said = np.concatenate([np.zeros(8000, np.float32), speech("Stop. What time is it?", tmp_path)])
 
