@@ -38,7 +38,7 @@ def load_pipeline(location: str, placement: Placement) -> DiffusionPipeline:
     for optional in ("safety_checker", "feature_extractor", "image_encoder"):  # not used with prompt_embeds
         if optional in index:
             absent[optional] = None
-    pipeline = DiffusionPipeline.from_pretrained(location, torch_dtype=placement.dtype, **absent)
+    pipeline = DiffusionPipeline.from_pretrained(location, dtype=placement.dtype, **absent)
     return caption_motion.restore(pipeline, location)
 
 

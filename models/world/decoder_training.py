@@ -260,7 +260,7 @@ def train_decoder(
 
 def load_decoder_to_train(folder: Path) -> DiffusionPipeline:
     """A decoder `train_decoder` saved (in fp16), loaded in fp32 to train further."""
-    return caption_motion.restore(DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32), folder)
+    return caption_motion.restore(DiffusionPipeline.from_pretrained(str(folder), dtype=torch.float32), folder)
 
 
 def save_decoder(pipeline: DiffusionPipeline, out_folder: Path, dtype: torch.dtype = torch.float16) -> None:

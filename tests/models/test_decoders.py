@@ -185,3 +185,14 @@ def test_the_tiny_profile_decoders_embed_captions(saved, request):
         decoder = models.decoder(modality)
         embeds = decoder.text_embeddings(["a red circle", "a pulsing high tone"])
         assert embeds.shape == (2, *decoder.conditioning_shape)
+
+
+def test_a_pipeline_loads_in_its_placements_dtype():
+    """diffusers takes the dtype as `dtype` (its `torch_dtype` is deprecated): every component
+    with weights comes in the placement's dtype, not fp32 by default."""
+    from models.profile import RESOURCES
+
+    pipeline = load_pipeline(str(RESOURCES / "world" / "image_decoder"), resolve_placement("cpu", "bf16"))
+    dtypes = {name: next(part.parameters()).dtype for name, part in pipeline.components.items()
+              if isinstance(part, torch.nn.Module)}
+    assert set(dtypes) >= {"unet", "vae", "text_encoder"} and set(dtypes.values()) == {torch.bfloat16}

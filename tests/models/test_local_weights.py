@@ -50,11 +50,15 @@ def test_the_shipped_decoders_make_what_their_caption_says(local: AnyToAnyModel,
     assert analyse(medium) == parse_caption(caption)
 
 
-def test_the_llm_takes_its_lora_without_a_library_warning_for_the_user() -> None:
-    """peft reads a property transformers deprecates; the user cannot act on that warning."""
+def test_the_llm_and_decoders_load_without_a_library_warning_for_the_user() -> None:
+    """A deprecation warning on every start is noise the user cannot act on: peft reads a property
+    transformers deprecates (silenced around it), and diffusers takes `dtype` now."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        AnyToAnyModel.from_profile("local").models.llm()
+        fresh = AnyToAnyModel.from_profile("local")
+        fresh.models.llm()
+        for modality in (Modality.IMAGE, Modality.AUDIO, Modality.VIDEO):
+            fresh.models.decoder(modality)
     assert not [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
