@@ -2,27 +2,31 @@
 
 `EchoReference` holds what the speaker plays (the far end), at 16 kHz, in the order it is played:
 the player adds each block as it writes it. `EchoCanceller`, a processor before the VAD, takes one
-10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with noise suppression and a
-high-pass filter) through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the room,
-not the assistant. Each chunk is marked `far_end` while the assistant's voice plays, and
-`echo_settled` once the canceller removes the room's echo well: the median reduction over the last
-two seconds of echo at least `SETTLED_DB`, and over the first half second of echo of a voice that
-began after a silence (on a PulseAudio loop AEC3 let the loud start of an answer through after a
-quiet spell, though it had settled on the answer before). Until then (the first second or so of a
-session's first answer, the start of each later one, or after the room changes) what is left of the
-echo can sound like speech, and the VAD needs a stronger, longer voice to start a turn; once settled
-it starts on a user's voice as quickly as in silence. Chunks where the microphone is louder than the
-echo alone would be are marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice
-in the cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with
-the echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
-(assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that voice
-(`AudioChunk.for_words`), its reference read back to where the echo's direct sound lies, as
+10 ms frame of it for every 10 ms of microphone and runs WebRTC's AEC3 (with a high-pass filter)
+through livekit's `AudioProcessingModule`, so the VAD and Whisper hear the room, not the assistant.
+Each chunk is marked `far_end` while the assistant's voice plays, and `echo_settled` once the
+canceller removes the room's echo well: the median reduction over the last two seconds of echo at
+least `SETTLED_DB`, and over the first half second of echo of a voice that began after a silence
+(on a PulseAudio loop AEC3 let the loud start of an answer through after a quiet spell, though it
+had settled on the answer before). Until then (the first second or so of a session's first answer,
+the start of each later one, or after the room changes) what is left of the echo can sound like
+speech, and the VAD needs a stronger, longer voice to start a turn; once settled it starts on a
+user's voice as quickly as in silence. Chunks where the microphone is louder than the echo alone
+would be are marked `voice_over_echo` (assistant/double_talk.py): there a fainter voice in the
+cleaned audio starts a turn, since AEC3 takes the start of a voice over the echo down with the
+echo. For the same reason Whisper does not hear AEC3's output but a linear filter's
+(assistant/linear_echo.py), run on the same frames: it leaves more of the echo and all of that
+voice (`AudioChunk.for_words`), its reference read back to where the echo's direct sound lies, as
 measured (assistant/echo_drift.py): a short filter then spans the room and converges soon, and it
 follows the echo where the speaker's and the microphone's clocks drift apart. It does so only once
-the lag is known and the linear filter removes the echo well
-(`LaggedLinearEcho.heard`, over its recent frames of echo alone): until it has converged, or where it
-cannot follow the room, what it leaves of the echo would be words in the user's turn, and Whisper
-hears AEC3's output instead. Each chunk says how much of the microphone's energy the canceller kept
+the lag is known and the linear filter removes the echo well (`LaggedLinearEcho.heard`, over its
+recent frames of echo alone): until it has converged, or where it cannot follow the room, what it
+leaves of the echo would be words in the user's turn, and Whisper hears AEC3's output instead.
+Either goes through WebRTC's noise suppressor (a second `AudioProcessingModule`, without echo
+cancellation) before Whisper hears it: in the simulated room it lost fewer of a talker's words over
+the echo. It serves only speech over or just after the answer's voice (assistant/utterances.py):
+where there is no echo there is nothing to gain, and on some voices Whisper tiny.en misheard a
+little more through it. Each chunk says how much of the microphone's energy the canceller kept
 (`echo_kept`): most of a voice, a small part of the echo, so the segmenter can tell an utterance of
 echo residue from a voice.
 
@@ -128,11 +132,18 @@ def _audio_processing() -> object:
     return rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=False, high_pass_filter=True)
 
 
+def _noise_suppression() -> object:
+    from livekit import rtc
+
+    return rtc.AudioProcessingModule(echo_cancellation=False, noise_suppression=True, high_pass_filter=True)
+
+
 class EchoCanceller(Processor):
     """16 kHz AudioChunks in, the same audio with the speaker's echo removed out."""
 
     def __init__(self, reference: EchoReference, make: Callable[[], object] = _audio_processing,
-                 make_linear: Callable[[], LinearEcho] = LinearEcho) -> None:
+                 make_linear: Callable[[], LinearEcho] = LinearEcho,
+                 make_denoiser: Callable[[], object] = _noise_suppression) -> None:
         super().__init__()
         self.reference = reference
         self._pending = np.zeros(0, np.float32)
@@ -150,6 +161,11 @@ class EchoCanceller(Processor):
         except Exception as error:  # no wheel for this machine, a broken install: half-duplex
             log.warning("echo cancellation unavailable (%s): half-duplex", error)
             self._apm, self._why = None, str(error)
+        self._denoiser: object | None = None  # what Whisper hears over the echo goes through it
+        try:
+            self._denoiser = make_denoiser() if self._apm is not None else None
+        except Exception as error:
+            log.warning("noise suppression unavailable (%s): speech over the answer is transcribed without it", error)
         self._linear = LaggedLinearEcho(reference.take, make_linear)  # what Whisper hears over the echo
 
     async def process(self, frame: Frame) -> None:
@@ -166,7 +182,7 @@ class EchoCanceller(Processor):
         if far_end and (wait := self.reference.wait_for(frame.created + self.reference.lead_s)):
             await asyncio.sleep(wait)  # the card has not taken what will sound as its echo yet
         louder = 0  # frames of this chunk louder than the echo alone
-        words = None  # what Whisper hears, where it differs from `cleaned`
+        words = None  # what Whisper hears of a voice over the echo
         if self._apm is not None:
             try:
                 cleaned, words, louder = self._cancel(frame.samples, recorded)
@@ -192,7 +208,7 @@ class EchoCanceller(Processor):
         # not play, a small part of the echo; None where the microphone is too quiet to tell
         share = left / loud if self._apm is not None and len(cleaned) and loud > ECHO_FLOOR else None
         await self.push(AudioChunk(cleaned, RATE, frame.timestamp, far_end=far_end, echo_settled=self.settled,
-                                   voice_over_echo=voice, for_words=words if self.linear_settled else None,
+                                   voice_over_echo=voice, for_words=words,
                                    echo_kept=share))
 
     @property
@@ -215,14 +231,15 @@ class EchoCanceller(Processor):
     def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
         recorded; what is short of a whole frame waits for the next chunk. Gives AEC3's audio, the
-        linear filter's (None where it did not run on every frame), and how many of the frames were
-        louder than the echo alone."""
+        audio for words over the echo (the linear filter's where it removes the echo well, else
+        AEC3's, through the noise suppressor), and how many of the frames were louder than the echo
+        alone."""
         pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         start_at = recorded - len(self._pending) / RATE
         whole = len(pending) - len(pending) % FRAME
         self._pending = pending[whole:]
         out = np.empty(whole, np.float32)
-        words: np.ndarray | None = np.empty(whole, np.float32)
+        words = np.empty(whole, np.float32)
         louder = 0
         for start in range(0, whole, FRAME):
             at = start_at + start / RATE + self.reference.lead_s
@@ -230,14 +247,11 @@ class EchoCanceller(Processor):
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
             linear = self._linear.frame(heard, played, at)
-            if words is not None:
-                if linear is None:
-                    words = None
-                else:
-                    words[start:start + FRAME] = linear
             near = self._frame(pcm16(heard), RATE, 1, FRAME)
             self._apm.process_stream(near)
             out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
+            heard_well = linear is not None and self._linear.heard
+            words[start:start + FRAME] = self._quieter(linear if heard_well else out[start:start + FRAME])
             loud = float(np.mean(np.square(heard)))
             left = float(np.mean(np.square(out[start:start + FRAME])))
             if loud > ECHO_FLOOR and played.any():
@@ -247,6 +261,19 @@ class EchoCanceller(Processor):
                     self._linear.echo_alone(linear, loud)
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
+
+    def _quieter(self, frame: np.ndarray) -> np.ndarray:
+        """One 10 ms frame through the noise suppressor, where there is one."""
+        if self._denoiser is None:
+            return frame
+        try:
+            quiet = self._frame(pcm16(frame), RATE, 1, FRAME)
+            self._denoiser.process_stream(quiet)
+            return np.frombuffer(quiet.data, np.int16) / 32768.0
+        except Exception:  # the words go on without it; the canceller is not at fault
+            log.exception("noise suppression failed: speech over the answer is transcribed without it")
+            self._denoiser = None
+            return frame
 
 
 def pcm16(samples: np.ndarray) -> bytes:

@@ -53,13 +53,15 @@ class AudioChunk(Frame):
     # the share of the microphone's energy the echo canceller kept (its output's over its input),
     # where the microphone was loud enough to tell; None: too quiet, or no canceller
     echo_kept: float | None = None
-    # the same audio for speech recognition, where it differs: the echo taken out by a linear filter
-    # alone, which keeps a voice talking over it (assistant/echo.py); None: `samples`
+    # the same audio for speech recognition of a voice over the assistant's: the echo taken out so
+    # as to keep that voice, what is left of it and the room's noise suppressed (assistant/echo.py);
+    # None: `samples` (no canceller)
     for_words: np.ndarray | None = None
 
     @property
     def heard_for_words(self) -> np.ndarray:
-        """The audio speech recognition is to hear: `for_words` where the canceller gave it, else `samples`."""
+        """The audio speech recognition is to hear over the echo: `for_words` where the canceller
+        gave it, else `samples`."""
         return self.samples if self.for_words is None else self.for_words
 
 

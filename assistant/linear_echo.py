@@ -1,5 +1,5 @@
 """A linear echo canceller for what Whisper hears: Speex's MDF adaptive filter (through `pyaec`),
-with no residual suppression after it.
+with Speex's own gentle suppressor after it.
 
 AEC3 (assistant/echo.py) removes the echo far better, which is what keeps the VAD from taking the
 assistant's voice for a user's; but its suppressor also takes down a voice that talks over the
@@ -7,11 +7,16 @@ echo, and with it the words of a barge-in ("Stop", "Wait"). A linear filter only
 estimate of the echo: it leaves more of the echo than AEC3, and needs a moment of the room to
 converge (the shorter the filter, the sooner: its reference is read back to the echo's lag so that
 a short one spans the room, assistant/echo_drift.py), but all of the talker, and Whisper follows
-the louder voice. So the canceller runs both on the same frames: AEC3's output decides when speech
-starts and ends, and this one's is transcribed (`AudioChunk.for_words`) once it removes the echo
-well (assistant/echo.py). `LaggedLinearEcho` is that filter as the canceller runs it: fed at the
-echo's measured lag, started anew where the lag jumps or where it has not converged, and judged on
-the frames of echo alone, so that Whisper hears it only while it removes the echo well.
+the louder voice. Speex's preprocessor runs after it, told of the filter's state: it suppresses
+what the filter estimates it left of the echo, and the room's steady noise, by no more than 15 dB
+where a voice is heard over the echo, so the talker keeps nearly all of their level while the echo
+left between and before their words goes further down (in the simulated room, fewer first words
+over the echo were lost: docs/benchmarks.md). So the canceller runs both on the same frames:
+AEC3's output decides when speech starts and ends, and this one's is transcribed
+(`AudioChunk.for_words`) once it removes the echo well (assistant/echo.py). `LaggedLinearEcho` is
+that filter as the canceller runs it: fed at the echo's measured lag, started anew where the lag
+jumps or where it has not converged, and judged on the frames of echo alone, so that Whisper hears
+it only while it removes the echo well.
 """
 
 from __future__ import annotations
@@ -51,12 +56,12 @@ RESTART_FRAMES = 300
 def _speex() -> object:
     from pyaec import Aec
 
-    return Aec(FRAME, FILTER_SAMPLES, RATE, False)  # False: the linear filter alone, no preprocessor
+    return Aec(FRAME, FILTER_SAMPLES, RATE, True)  # True: Speex's preprocessor after the filter
 
 
 class LinearEcho:
     """`cancel(heard, played)`: one 10 ms frame of microphone and of what played then (float32),
-    the microphone less the filter's estimate of the echo."""
+    the microphone less the filter's estimate of the echo (and through the suppressor after it)."""
 
     def __init__(self, make: Callable[[], object] = _speex) -> None:
         self._filter = make()

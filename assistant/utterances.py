@@ -7,8 +7,10 @@ VAD hears; EndOfStream sends the utterance in progress.
 Speech starts after `start_ms` of windows at or above `start_threshold` and ends after
 `stop_silence_ms` of windows below `stop_threshold`. `pad_ms` of audio before the start is kept,
 so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there. The VAD
-hears each chunk's `samples`; an utterance is made of its `for_words` where the echo canceller
-gives them (the audio Whisper should hear).
+hears each chunk's `samples`. An utterance that starts over the answer's voice, or just after it,
+is made of the chunks' audio for words over the echo (`AudioChunk.for_words`, assistant/echo.py),
+whatever follows; any other of their `samples`, which nothing has suppressed: Whisper hears a
+suppressor's work only where there is echo to suppress.
 """
 
 from __future__ import annotations
@@ -118,13 +120,15 @@ class UtteranceSegmenter(Processor):
         starts = max(self._start_windows, self._start_windows_far_end)
         self._pad_windows = round(self.settings.pad_ms / window_ms) + starts
         self._pad_windows_far_end = round(max(self.settings.pad_ms, self.settings.pad_ms_far_end) / window_ms) + starts
-        # the windows before speech, each with what its chunk kept through the echo canceller
-        self._pad: deque[tuple[np.ndarray, float | None]] = deque(maxlen=self._pad_windows_far_end)
+        # the windows before speech, as the VAD heard them and for words over the echo, each with what
+        # its chunk kept through the echo canceller
+        self._pad: deque[tuple[np.ndarray, np.ndarray, float | None]] = deque(maxlen=self._pad_windows_far_end)
         self._kept: float | None = None  # the most any loud chunk of the utterance kept through the canceller
         self.residues = 0  # utterances over the answer that were its echo's residue
         self._samples = np.zeros(0, np.float32)
-        self._words = np.zeros(0, np.float32)  # the same stretch, as Whisper is to hear it
+        self._words = np.zeros(0, np.float32)  # the same stretch, as Whisper is to hear it over the echo
         self._speech: list[np.ndarray] = []
+        self._over_echo = False  # the utterance is made of the audio for words over the echo
         self._heard_from = 0  # where in _speech the VAD's start began (what is before it is padding)
         self._over_answer = False  # the utterance started while the assistant's voice played
         self._dropped: list[np.ndarray] = []  # the last utterance dropped as the echo's residue ...
@@ -162,20 +166,21 @@ class UtteranceSegmenter(Processor):
         self._words = np.concatenate([self._words, words])
         usable = len(self._samples) - len(self._samples) % self.WINDOW
         windows, self._samples = self._samples[:usable], self._samples[usable:]
-        heard, self._words = self._words[:usable], self._words[usable:]
+        for_words, self._words = self._words[:usable], self._words[usable:]
         for index, probability in enumerate(self.vad.probabilities(windows)):
-            window = heard[index * self.WINDOW : (index + 1) * self.WINDOW]
+            span = slice(index * self.WINDOW, (index + 1) * self.WINDOW)
             self._clock += self.WINDOW / self.RATE
-            yield from self._step(window, probability, chunk)
+            yield from self._step(windows[span], for_words[span], probability, chunk)
 
-    def _step(self, window: np.ndarray, probability: float, chunk: AudioChunk) -> Iterator[Frame]:
-        """One VAD window (`window`, the audio for words, with its speech `probability`) of `chunk`."""
+    def _step(self, window: np.ndarray, words: np.ndarray, probability: float, chunk: AudioChunk) -> Iterator[Frame]:
+        """One VAD window of `chunk`: `window` as the VAD heard it (with its speech `probability`),
+        `words` the same for words over the echo."""
         s = self.settings
         echo_left = chunk.far_end and not chunk.echo_settled
         if chunk.far_end:
             self._echo_heard_at = self._clock
         if not self._speaking:
-            self._pad.append((window, chunk.echo_kept))
+            self._pad.append((window, words, chunk.echo_kept))
             if chunk.voice_over_echo:
                 self._voice_over_until = self._clock + s.voice_over_echo_hold_ms / 1000
             threshold = (s.start_threshold_far_end if echo_left
@@ -183,24 +188,25 @@ class UtteranceSegmenter(Processor):
                          else s.start_threshold)
             self._run = self._run + 1 if probability >= threshold else 0
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
-                if self._dropped and self._clock - self._dropped_at <= s.pad_ms_far_end / 1000:
-                    # what was just dropped as the echo's residue, and everything since, may be the
-                    # same voice going on (a talker's "Excuse me" the canceller took down like the echo)
-                    padded = [(window, None) for window in self._dropped] + list(self._pad)
+                # what was just dropped as the echo's residue, and everything since, may be the same
+                # voice going on (a talker's "Excuse me" the canceller took down like the echo)
+                joined = bool(self._dropped) and self._clock - self._dropped_at <= s.pad_ms_far_end / 1000
+                # the longer pad where the answer's voice played within it: a talker whose first words
+                # the canceller took down may be heard only once the voice has paused
+                self._over_echo = joined or self._echo_within_pad()
+                if joined:
+                    padded = [(dropped, dropped, None) for dropped in self._dropped] + list(self._pad)
                 else:
-                    # the longer pad wherever the answer's voice played within it: a talker whose first
-                    # words it took down may be heard only once the voice has paused
-                    over_echo = self._clock - self._echo_heard_at <= s.pad_ms_far_end / 1000
-                    padded = list(self._pad)[-(self._pad_windows_far_end if over_echo else self._pad_windows):]
+                    padded = list(self._pad)[-(self._pad_windows_far_end if self._over_echo else self._pad_windows):]
                 self._dropped = []
-                self._speech = [padding for padding, _ in padded]
+                self._speech = self._heard_as(padded)
                 self._heard_from, self._over_answer = len(self._speech) - self._run, chunk.far_end
-                self._kept = _most([kept for _, kept in padded])
+                self._kept = _most([kept for _, _, kept in padded])
                 self._speaking, self._run = True, 0
                 self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
                 yield SpeechStarted(at=self._start_at)
             return
-        self._speech.append(window)
+        self._speech.append(words if self._over_echo else window)
         self._kept = _most([self._kept, chunk.echo_kept])
         silent = probability < s.stop_threshold and not self._held
         self._run = self._run + 1 if silent else 0
@@ -221,6 +227,15 @@ class UtteranceSegmenter(Processor):
         too_long = len(self._speech) * self.WINDOW / self.RATE >= s.max_seconds
         if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
+
+    def _echo_within_pad(self) -> bool:
+        """Whether the answer's voice played within the longer pad (`pad_ms_far_end`) before now."""
+        return self._clock - self._echo_heard_at <= self.settings.pad_ms_far_end / 1000
+
+    def _heard_as(self, padded: list[tuple[np.ndarray, np.ndarray, float | None]]) -> list[np.ndarray]:
+        """The windows of `padded` (as the VAD heard them, for words over the echo, kept) as the
+        utterance is made of them."""
+        return [words if self._over_echo else heard for heard, words, _ in padded]
 
     def _residue(self) -> bool:
         """Whether what is heard so far started over the answer and is what is left of its echo."""
@@ -277,7 +292,8 @@ class UtteranceSegmenter(Processor):
             self._over_answer = False
         if held and not self._speaking:
             self._speaking, self._run = True, 0
-            self._speech = [padding for padding, _ in list(self._pad)[-self._pad_windows:]]
+            self._over_echo = self._echo_within_pad()
+            self._speech = self._heard_as(list(self._pad)[-self._pad_windows:])
             self._heard_from = len(self._speech)
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
             yield SpeechStarted(at=self._start_at)

@@ -1,14 +1,15 @@
 """Issue 25: what the echo canceller leaves of a voice that talks over the answer, by how soon the
 answer's voice goes quiet after that voice starts, and by how long the canceller has heard the room.
 
-Offline and repeatable: each talker clip (the barge-in phrases of `bench.voice_room`, in their
-espeak-ng voices) is said 3 s (the first answer of a session) or 8 s into a long Piper answer,
-through the simulated room's echo path; the product's `EchoCanceller` cleans the microphone on a
-virtual clock with the exact reference; Whisper transcribes the talker (0.3 s either side) from the
-audio the product transcribes (`for_words`: the linear filter's once it removes the echo well,
-else AEC3's) and, to compare, from AEC3's output. The answer's voice stops `stop_after_s` after
-the talker's first sound (never: it talks on). The word error rate of each against the same clips
-alone says what the double talk costs.
+Offline (AEC3 itself varies a little from run to run): each talker clip (the barge-in phrases of
+`bench.voice_room`, in their espeak-ng voices) is said 3 s (the first answer of a session) or 8 s
+into a long Piper answer, through the simulated room's echo path; the product's `EchoCanceller`
+cleans the microphone on a virtual clock with the exact reference; Whisper transcribes the talker
+(0.3 s either side) from the audio the product transcribes over the echo (`for_words`: the linear
+filter's once it removes the echo well, else AEC3's, through the noise suppressor) and, to compare,
+from AEC3's output. The answer's voice stops `stop_after_s` after the talker's first sound (never:
+it talks on). The word error rate of each against the same clips alone says what the double talk
+costs.
 
 Writes bench/results/double_talk.json. Run: `.venv/bin/python -m bench.double_talk [--trials 8]`."""
 

@@ -22,6 +22,10 @@ def _db(x: np.ndarray) -> float:
     return 10 * np.log10(np.mean(np.square(x)) + 1e-12)
 
 
+def _no_denoiser() -> object:
+    raise ImportError("no noise suppressor here")
+
+
 def _room(far: np.ndarray, delay_ms: float = 80.0, gain: float = 0.6) -> np.ndarray:
     """What a microphone hears of `far` played in a reverberant room (the simulated room's echo path)."""
     response = EchoPath(delay_ms=delay_ms, gain=gain).impulse_response()
@@ -36,7 +40,10 @@ def _reference() -> EchoReference:
     return EchoReference(clock=lambda: NOW[0])
 
 
-async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | None) -> tuple[np.ndarray, list]:
+async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | None,
+                  linear_heard: list[bool] | None = None) -> tuple[np.ndarray, list]:
+    """AEC3's output and the frames out; `linear_heard` gets, chunk by chunk, whether Whisper hears
+    the linear filter over the echo (else AEC3's output)."""
     sink = QueueSink()
     canceller.link(sink)
     block, origin = 512, ORIGIN  # the reference says when each block played, the chunk when it was recorded
@@ -46,6 +53,8 @@ async def _cancel(canceller: EchoCanceller, mic: np.ndarray, far: np.ndarray | N
             canceller.reference.add(far[start:start + block], at=origin + start / RATE)
         chunk = mic[start:start + block]
         await canceller.process(AudioChunk(chunk, RATE, start / RATE, created=origin + (start + len(chunk)) / RATE))
+        if linear_heard is not None:
+            linear_heard.append(canceller.linear_settled)
     frames = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
     return np.concatenate([c.samples for c in chunks]), frames
@@ -86,17 +95,46 @@ async def test_whisper_hears_a_voice_over_the_echo_at_its_own_level_with_the_ech
     mic = _room(far)
     start = 8 * RATE  # someone talks over the answer once the canceller has heard the room for a while
     mic[start:start + len(near)] += near
-    aec3, frames = await _cancel(EchoCanceller(_reference()), mic, far)
+    linear: list[bool] = []
+    aec3, frames = await _cancel(EchoCanceller(_reference()), mic, far, linear)
     words = np.concatenate([f.heard_for_words for f in frames if isinstance(f, AudioChunk)])  # what Whisper hears
     assert len(words) == len(aec3)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    assert chunks[0].for_words is None  # until the linear filter has converged, Whisper hears AEC3
-    assert all(c.for_words is not None for c in chunks if 6 <= c.timestamp <= 10)
+    assert not linear[0]  # until the linear filter has converged, Whisper hears AEC3
+    assert all(heard for c, heard in zip(chunks, linear, strict=True) if 6 <= c.timestamp <= 10)
     echo_only = slice(6 * RATE, start)
-    assert _db(mic[echo_only]) - _db(words[echo_only]) >= 12  # the linear filter takes the echo well down
+    # the linear filter and Speex's suppressor after it take the echo well down (the filter alone: 15 dB)
+    assert _db(mic[echo_only]) - _db(words[echo_only]) >= 17
     voice = slice(start, start + len(near))
-    assert abs(_db(words[voice]) - _db(near)) < 2  # and leaves the voice over it as it was
+    assert abs(_db(words[voice]) - _db(near)) < 3  # and leave the voice over it near its level
     assert _db(aec3[voice]) < _db(words[voice]) - 3  # where AEC3's suppressor takes it down with the echo
+
+
+@pytest.mark.asyncio
+async def test_whisper_hears_speech_over_the_echo_with_the_rooms_noise_suppressed(tmp_path):
+    voice = 0.5 * read_audio(make_speech(tmp_path / "near.wav", ["Stop, what about Germany?"])).samples
+    mic = np.concatenate([np.zeros(2 * RATE, np.float32), voice])
+    mic += np.random.default_rng(7).standard_normal(len(mic)).astype(np.float32) * 0.01  # a fan's hiss
+    _, frames = await _cancel(EchoCanceller(_reference()), mic, None)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    words, vad_hears = (np.concatenate([getattr(c, name) for c in chunks]) for name in ("for_words", "samples"))
+    noise, said = slice(RATE, 2 * RATE), slice(2 * RATE, 2 * RATE + len(voice))
+    assert _db(vad_hears[noise]) - _db(words[noise]) >= 8  # the room's noise is suppressed for Whisper
+    assert abs(_db(words[said]) - _db(vad_hears[said])) < 2  # the voice is not
+
+
+@pytest.mark.asyncio
+async def test_a_noise_suppressor_that_fails_leaves_the_words_and_the_canceller_going():
+    class Breaking:
+        def process_stream(self, frame: object) -> None:
+            raise RuntimeError("noise suppressor state corrupted")
+
+    far = np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300).astype(np.float32) * 0.2
+    out, frames = await _cancel(EchoCanceller(_reference(), make_denoiser=Breaking), _room(far), far)
+    chunks = [f for f in frames if isinstance(f, AudioChunk)]
+    assert chunks and all(np.array_equal(c.for_words, c.samples) for c in chunks)  # AEC3's output, as it is
+    assert not any(isinstance(f, SourceStatus) for f in frames)  # not half-duplex
+    assert _db(out[RATE // 2:]) < _db(_room(far)[RATE // 2:len(out)]) - 10  # AEC3 still removes the echo
 
 
 @pytest.mark.asyncio
@@ -108,11 +146,11 @@ async def test_whisper_hears_the_linear_filter_within_seconds_of_a_late_echo(tmp
         "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
         "Berlin is the capital of Germany, and it has a long history of art."])).samples
     mic = _room(far, delay_ms=250.0)
-    canceller = EchoCanceller(_reference())
-    _, frames = await _cancel(canceller, mic, far)
+    canceller, linear = EchoCanceller(_reference()), []
+    _, frames = await _cancel(canceller, mic, far, linear)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    heard = [c.timestamp for c in chunks if c.for_words is not None]
-    assert heard and heard[0] < 4.5 and chunks[-1].for_words is not None
+    heard = [c.timestamp for c, heard in zip(chunks, linear, strict=True) if heard]
+    assert heard and heard[0] < 4.5 and linear[-1]
     assert canceller.echo_lag.lag_at(ORIGIN + 5.0) == pytest.approx(0.25 * RATE, abs=1)
 
 
@@ -122,9 +160,10 @@ async def test_without_the_linear_filter_whisper_hears_aec3s_output():
         raise ImportError("No module named 'pyaec'")
 
     far = np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300).astype(np.float32) * 0.2
-    out, frames = await _cancel(EchoCanceller(_reference(), make_linear=missing), _room(far), far)
+    canceller = EchoCanceller(_reference(), make_linear=missing, make_denoiser=missing)
+    out, frames = await _cancel(canceller, _room(far), far)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    assert chunks and all(c.for_words is None for c in chunks)  # the segmenter then takes `samples`
+    assert chunks and all(np.array_equal(c.for_words, c.samples) for c in chunks)
     assert not any(isinstance(f, SourceStatus) for f in frames)  # AEC3 still runs: no half-duplex
 
 
@@ -256,10 +295,10 @@ async def test_a_linear_filter_that_fails_leaves_aec3_running_and_whisper_hearin
             raise RuntimeError("speex state corrupted")
 
     far = np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300).astype(np.float32) * 0.2
-    canceller = EchoCanceller(_reference(), make_linear=Failing)
+    canceller = EchoCanceller(_reference(), make_linear=Failing, make_denoiser=_no_denoiser)
     out, frames = await _cancel(canceller, _room(far), far)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    assert chunks and all(c.for_words is None for c in chunks)
+    assert chunks and all(np.array_equal(c.for_words, c.samples) for c in chunks)
     assert not any(isinstance(f, SourceStatus) for f in frames)  # not half-duplex
     assert _db(out[RATE // 2:]) < _db(_room(far)[RATE // 2:len(out)]) - 10  # AEC3 still removes the echo
 
@@ -271,10 +310,10 @@ async def test_a_linear_filter_that_does_not_remove_the_echo_is_not_what_whisper
             return heard.copy()
 
     far = np.random.default_rng(4).standard_normal(4 * RATE).astype(np.float32) * 0.1
-    canceller = EchoCanceller(_reference(), make_linear=Unconverged)
+    canceller = EchoCanceller(_reference(), make_linear=Unconverged, make_denoiser=_no_denoiser)
     out, frames = await _cancel(canceller, _room(far), far)
     assert canceller.settled and not canceller.linear_settled  # AEC3 removes the echo, the filter does not
-    assert all(f.for_words is None for f in frames if isinstance(f, AudioChunk))
+    assert all(np.array_equal(f.for_words, f.samples) for f in frames if isinstance(f, AudioChunk))
 
 
 @pytest.mark.asyncio
@@ -295,10 +334,10 @@ async def test_a_linear_filter_stuck_from_its_start_is_started_anew(tmp_path):
         "The capital of France is Paris. It is a large city with many museums, and the river runs through it.",
         "Berlin is the capital of Germany, and it has a long history of art and music.",
         "Rome is the capital of Italy, an old city of churches, fountains and narrow streets."])).samples
-    _, frames = await _cancel(EchoCanceller(_reference(), make_linear=make), _room(far), far)
+    linear: list[bool] = []
+    await _cancel(EchoCanceller(_reference(), make_linear=make), _room(far), far, linear)
     assert [type(f) for f in made] == [Stuck, LinearEcho]
-    chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    assert chunks[-1].for_words is not None  # the new one removes the echo well: Whisper hears it
+    assert linear[-1]  # the new one removes the echo well: Whisper hears it
 
 
 @pytest.mark.asyncio
@@ -320,10 +359,12 @@ async def test_whisper_hears_the_linear_filter_where_the_speaker_and_microphone_
     mic = np.zeros_like(nominal)
     for start in range(0, len(mic), 512):  # the echo's lag grows by 65 ppm of the time gone
         mic[start:start + 512] = read_shifted(take, 512, start / RATE, 65e-6 * start)[:len(mic) - start]
-    _, frames = await _cancel(EchoCanceller(_reference()), mic, far)
+    linear: list[bool] = []
+    _, frames = await _cancel(EchoCanceller(_reference()), mic, far, linear)
     chunks = [f for f in frames if isinstance(f, AudioChunk)]
-    late = [c for c in chunks if c.timestamp >= len(far) / RATE - 6.0]  # its last 6 s
-    assert all(c.for_words is not None for c in late)  # the linear filter removes the echo well there
+    late = [(c, heard) for c, heard in zip(chunks, linear, strict=True) if c.timestamp >= len(far) / RATE - 6.0]
+    assert all(heard for _, heard in late)  # the linear filter removes the echo well there (its last 6 s)
+    late = [c for c, _ in late]
     words = np.concatenate([c.for_words for c in late])
     start = round(late[0].timestamp * RATE)
     assert _db(mic[start:start + len(words)]) - _db(words) >= 15

@@ -113,22 +113,25 @@ async def test_two_utterances_are_cut_where_the_speech_is(tmp_path: Path):
 
 
 @pytest.mark.asyncio
-async def test_the_vad_hears_the_cleaned_audio_and_the_utterance_carries_the_audio_for_words(tmp_path: Path):
+async def test_an_utterance_over_the_answer_is_made_of_the_audio_for_words_and_any_other_of_what_the_vad_heard(
+        tmp_path: Path):
     silence = np.zeros(16000, np.float32)
     said = np.concatenate([silence, speech("Turn on the lights.", tmp_path), silence])
     marked = said[::-1].copy()  # another signal of the same length, to tell which one an utterance holds
 
-    def both(vad_hears: np.ndarray, for_words: np.ndarray):
+    def both(vad_hears: np.ndarray, for_words: np.ndarray, far_end: bool = False):
         for start in range(0, len(vad_hears), 512):
-            yield AudioChunk(vad_hears[start:start + 512], 16000, start / 16000, for_words=for_words[start:start + 512])
+            yield AudioChunk(vad_hears[start:start + 512], 16000, start / 16000, far_end=far_end,
+                             for_words=for_words[start:start + 512])
 
-    segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
-    frames = await through(segmenter, both(said, marked))
-    utterance = next(f for f in frames if isinstance(f, Utterance))
-    first = round(utterance.start * 16000)  # cut where the VAD heard speech, filled from the audio for words
-    assert np.array_equal(utterance.audio.samples, marked[first:first + len(utterance.audio.samples)])
+    for far_end, made_of in ((True, marked), (False, said)):  # the answer's voice playing, or not
+        segmenter = UtteranceSegmenter(StreamingVad(), VadSettings(stop_silence_ms=500))
+        frames = await through(segmenter, both(said, marked, far_end))
+        utterance = next(f for f in frames if isinstance(f, Utterance))
+        first = round(utterance.start * 16000)  # cut where the VAD heard speech
+        assert np.array_equal(utterance.audio.samples, made_of[first:first + len(utterance.audio.samples)])
     # speech only in the audio for words starts nothing: the VAD decides on what the canceller cleaned
-    assert await through(UtteranceSegmenter(StreamingVad()), both(np.zeros_like(said), said)) == []
+    assert await through(UtteranceSegmenter(StreamingVad()), both(np.zeros_like(said), said, True)) == []
     with pytest.raises(ValueError, match="as long as"):
         await segmenter.process(AudioChunk(silence, 16000, 0.0, for_words=silence[:100]))
 
