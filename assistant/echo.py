@@ -228,7 +228,7 @@ class EchoCanceller(Processor):
         """The echo's measured lag behind its reference."""
         return self._linear.lag
 
-    def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray | None, int]:
+    def _cancel(self, samples: np.ndarray, recorded: float) -> tuple[np.ndarray, np.ndarray, int]:
         """Runs AEC3 and the linear filter frame by frame, each against what played when it was
         recorded; what is short of a whole frame waits for the next chunk. Gives AEC3's audio, the
         audio for words over the echo (the linear filter's where it removes the echo well, else
