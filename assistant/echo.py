@@ -247,9 +247,7 @@ class EchoCanceller(Processor):
             self._apm.process_reverse_stream(self._frame(pcm16(played), RATE, 1, FRAME))
             heard = pending[start:start + FRAME]
             linear = self._linear.frame(heard, played, at)
-            near = self._frame(pcm16(heard), RATE, 1, FRAME)
-            self._apm.process_stream(near)
-            out[start:start + FRAME] = np.frombuffer(near.data, np.int16) / 32768.0
+            out[start:start + FRAME] = self._through(self._apm, heard)
             heard_well = linear is not None and self._linear.heard
             words[start:start + FRAME] = self._quieter(linear if heard_well else out[start:start + FRAME])
             loud = float(np.mean(np.square(heard)))
@@ -262,14 +260,18 @@ class EchoCanceller(Processor):
             louder += self._louder.update(float(np.mean(np.square(played))), loud, left)
         return out, words, louder
 
+    def _through(self, module: object, frame: np.ndarray) -> np.ndarray:
+        """One 10 ms frame through a WebRTC `AudioProcessingModule` (AEC3, or the noise suppressor)."""
+        near = self._frame(pcm16(frame), RATE, 1, FRAME)
+        module.process_stream(near)
+        return np.frombuffer(near.data, np.int16) / 32768.0
+
     def _quieter(self, frame: np.ndarray) -> np.ndarray:
         """One 10 ms frame through the noise suppressor, where there is one."""
         if self._denoiser is None:
             return frame
         try:
-            quiet = self._frame(pcm16(frame), RATE, 1, FRAME)
-            self._denoiser.process_stream(quiet)
-            return np.frombuffer(quiet.data, np.int16) / 32768.0
+            return self._through(self._denoiser, frame)
         except Exception:  # the words go on without it; the canceller is not at fault
             log.exception("noise suppression failed: speech over the answer is transcribed without it")
             self._denoiser = None

@@ -190,10 +190,10 @@ class UtteranceSegmenter(Processor):
             if self._run >= (self._start_windows_far_end if echo_left else self._start_windows):
                 # what was just dropped as the echo's residue, and everything since, may be the same
                 # voice going on (a talker's "Excuse me" the canceller took down like the echo)
-                joined = bool(self._dropped) and self._clock - self._dropped_at <= s.pad_ms_far_end / 1000
+                joined = bool(self._dropped) and self._within_pad(self._dropped_at)
                 # the longer pad where the answer's voice played within it: a talker whose first words
                 # the canceller took down may be heard only once the voice has paused
-                self._over_echo = joined or self._echo_within_pad()
+                self._over_echo = joined or self._within_pad(self._echo_heard_at)
                 if joined:
                     padded = [(dropped, dropped, None) for dropped in self._dropped] + list(self._pad)
                 else:
@@ -228,9 +228,10 @@ class UtteranceSegmenter(Processor):
         if self._run >= (self._unfinished_windows if self._unfinished else self._stop_windows) or too_long:
             yield from self._close()
 
-    def _echo_within_pad(self) -> bool:
-        """Whether the answer's voice played within the longer pad (`pad_ms_far_end`) before now."""
-        return self._clock - self._echo_heard_at <= self.settings.pad_ms_far_end / 1000
+    def _within_pad(self, at: float) -> bool:
+        """Whether `at` (stream seconds: the answer's voice last heard, an utterance last dropped)
+        lies within the longer pad (`pad_ms_far_end`) before now."""
+        return self._clock - at <= self.settings.pad_ms_far_end / 1000
 
     def _heard_as(self, padded: list[tuple[np.ndarray, np.ndarray, float | None]]) -> list[np.ndarray]:
         """The windows of `padded` (as the VAD heard them, for words over the echo, kept) as the
@@ -292,7 +293,7 @@ class UtteranceSegmenter(Processor):
             self._over_answer = False
         if held and not self._speaking:
             self._speaking, self._run = True, 0
-            self._over_echo = self._echo_within_pad()
+            self._over_echo = self._within_pad(self._echo_heard_at)
             self._speech = self._heard_as(list(self._pad)[-self._pad_windows:])
             self._heard_from = len(self._speech)
             self._start_at = self._clock - len(self._speech) * self.WINDOW / self.RATE
